@@ -1,0 +1,211 @@
+import { closeSync, openSync, readSync, fstatSync } from "node:fs";
+import { open as openAsync } from "node:fs/promises";
+import { SessfmtError, ioError } from "./errors.js";
+
+/**
+ * Byte-level line scanner. Splits on 0x0A only (U+2028/U+2029 inside strings are not
+ * line ends), strips one trailing 0x0D, and never builds a string of the whole file, so
+ * files larger than V8's maximum string length can be read. Each line is handed over as
+ * a Buffer view that is valid only during the callback.
+ */
+
+/** Where a line sits in the file. */
+export interface LineSpan {
+  /** 1-based physical line number. */
+  line: number;
+  /** Byte offset of the first byte of the line. */
+  offset: number;
+  /** Bytes of the line content, without "\n" and without a trailing "\r". */
+  length: number;
+  /** Bytes of the terminator: 0 (last line without "\n"), 1 ("\n") or 2 ("\r\n"). */
+  eol: 0 | 1 | 2;
+  /** True when the line was longer than maxLineBytes; its bytes were not kept. */
+  oversize: boolean;
+}
+
+/** Receives each line; `bytes` is empty for an oversize line. */
+export type LineHandler = (bytes: Buffer, span: LineSpan) => void;
+
+export interface ScanOptions {
+  /** Bytes read per chunk (default 4 MiB). */
+  chunkSize?: number;
+  /**
+   * Longest line kept in memory (default 512 MiB - 64, just under V8's string limit, so
+   * a kept line can always be decoded). Longer lines are reported as oversize.
+   */
+  maxLineBytes?: number;
+  /** Start scanning at this byte offset (must be the start of a line). */
+  startOffset?: number;
+  /** Line number of the line at startOffset (default 1). */
+  startLine?: number;
+  /** Stop after this many bytes of the file (default: the size at open). */
+  endOffset?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_BYTES = 0x1fffffe8 - 64;
+
+/** Incremental splitter: feed chunks in order, then call end(). */
+export class LineSplitter {
+  private readonly onLine: LineHandler;
+  private readonly maxLineBytes: number;
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private oversize = false;
+  private lineStart: number;
+  private lineNo: number;
+
+  constructor(onLine: LineHandler, maxLineBytes = DEFAULT_MAX_LINE_BYTES, startOffset = 0, startLine = 1) {
+    this.onLine = onLine;
+    this.maxLineBytes = maxLineBytes;
+    this.lineStart = startOffset;
+    this.lineNo = startLine;
+  }
+
+  /** Bytes consumed so far (offset of the line currently being assembled). */
+  get pendingOffset(): number {
+    return this.lineStart;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const n = chunk.length;
+    while (pos < n) {
+      const nl = chunk.indexOf(0x0a, pos);
+      if (nl === -1) {
+        this.keep(chunk.subarray(pos));
+        return;
+      }
+      let bytes: Buffer;
+      if (this.carryBytes === 0 && !this.oversize) {
+        bytes = chunk.subarray(pos, nl);
+      } else {
+        this.keep(chunk.subarray(pos, nl));
+        bytes = this.oversize ? Buffer.alloc(0) : Buffer.concat(this.carry, this.carryBytes);
+      }
+      const total = this.oversize ? this.carryBytes : bytes.length;
+      this.emit(bytes, total, 1);
+      pos = nl + 1;
+    }
+  }
+
+  end(): void {
+    if (this.carryBytes === 0 && !this.oversize) return;
+    const bytes = this.oversize ? Buffer.alloc(0) : Buffer.concat(this.carry, this.carryBytes);
+    this.emit(bytes, this.carryBytes, 0);
+  }
+
+  private keep(part: Buffer): void {
+    if (part.length === 0) return;
+    if (!this.oversize && this.carryBytes + part.length > this.maxLineBytes) {
+      this.oversize = true;
+      this.carry = [];
+    }
+    // Copy: the caller reuses its read buffer for the next chunk.
+    if (!this.oversize) this.carry.push(Buffer.from(part));
+    this.carryBytes += part.length;
+  }
+
+  private emit(bytes: Buffer, total: number, nl: 0 | 1): void {
+    let length = total;
+    let eol: 0 | 1 | 2 = nl;
+    if (nl === 1 && !this.oversize && length > 0 && bytes[length - 1] === 0x0d) {
+      length -= 1;
+      eol = 2;
+      bytes = bytes.subarray(0, length);
+    }
+    const span: LineSpan = { line: this.lineNo, offset: this.lineStart, length, eol, oversize: this.oversize };
+    this.lineNo += 1;
+    this.lineStart += total + nl;
+    this.carry = [];
+    this.carryBytes = 0;
+    this.oversize = false;
+    this.onLine(bytes, span);
+  }
+}
+
+function checkAbort(signal: AbortSignal | undefined, file: string): void {
+  if (signal?.aborted) throw new SessfmtError("E_ABORTED", "scan aborted", { file, cause: signal.reason });
+}
+
+/** Scan a file synchronously. Returns the file size that was scanned. */
+export function scanFileSync(file: string, onLine: LineHandler, opts: ScanOptions = {}): number {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "cannot open");
+  }
+  try {
+    const size = opts.endOffset ?? fstatSync(fd).size;
+    const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunkSize, Math.max(size, 1))));
+    const splitter = new LineSplitter(onLine, opts.maxLineBytes, opts.startOffset ?? 0, opts.startLine ?? 1);
+    let pos = opts.startOffset ?? 0;
+    while (pos < size) {
+      checkAbort(opts.signal, file);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+      } catch (err) {
+        throw ioError(err, file, `read failed at byte ${pos}`);
+      }
+      if (n === 0) break; // file shrank under us: scan what was there
+      splitter.push(buf.subarray(0, n));
+      pos += n;
+      opts.onProgress?.(pos, size);
+    }
+    splitter.end();
+    return pos;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Scan a file with asynchronous reads (yields to the event loop between chunks). */
+export async function scanFile(file: string, onLine: LineHandler, opts: ScanOptions = {}): Promise<number> {
+  let fh;
+  try {
+    fh = await openAsync(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "cannot open");
+  }
+  try {
+    const size = opts.endOffset ?? (await fh.stat()).size;
+    const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunkSize, Math.max(size, 1))));
+    const splitter = new LineSplitter(onLine, opts.maxLineBytes, opts.startOffset ?? 0, opts.startLine ?? 1);
+    let pos = opts.startOffset ?? 0;
+    while (pos < size) {
+      checkAbort(opts.signal, file);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos));
+      } catch (err) {
+        throw ioError(err, file, `read failed at byte ${pos}`);
+      }
+      if (n === 0) break;
+      splitter.push(buf.subarray(0, n));
+      pos += n;
+      opts.onProgress?.(pos, size);
+    }
+    splitter.end();
+    return pos;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Scan an in-memory buffer (chunked the same way, so tests exercise the carry path). */
+export function scanBuffer(data: Buffer, onLine: LineHandler, opts: ScanOptions = {}): number {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const end = opts.endOffset ?? data.length;
+  const splitter = new LineSplitter(onLine, opts.maxLineBytes, opts.startOffset ?? 0, opts.startLine ?? 1);
+  for (let pos = opts.startOffset ?? 0; pos < end; pos += chunkSize) {
+    splitter.push(data.subarray(pos, Math.min(end, pos + chunkSize)));
+  }
+  splitter.end();
+  return end;
+}

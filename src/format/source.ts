@@ -1,0 +1,74 @@
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { SessfmtError, ioError } from "./errors.js";
+
+/** Random access to the bytes a session was opened from. */
+export interface ByteSource {
+  /** File path, or undefined for an in-memory buffer. */
+  readonly file: string | undefined;
+  /** Run `fn` with a reader; a file is opened once for all reads inside. */
+  withReader<T>(fn: (read: (offset: number, length: number) => Buffer) => T): T;
+}
+
+export class BufferSource implements ByteSource {
+  readonly file = undefined;
+  constructor(private readonly data: Buffer) {}
+  withReader<T>(fn: (read: (offset: number, length: number) => Buffer) => T): T {
+    return fn((offset, length) => this.data.subarray(offset, offset + length));
+  }
+}
+
+/** Identity of the file at open: lazy reads refuse a file that was replaced or cut. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export class FileSource implements ByteSource {
+  constructor(
+    readonly file: string,
+    private readonly identity: FileIdentity,
+  ) {}
+
+  withReader<T>(fn: (read: (offset: number, length: number) => Buffer) => T): T {
+    let fd: number;
+    try {
+      fd = openSync(this.file, "r");
+    } catch (err) {
+      throw ioError(err, this.file, "cannot reopen for reading");
+    }
+    try {
+      const st = fstatSync(fd);
+      if (st.ino !== this.identity.ino || st.dev !== this.identity.dev || st.size < this.identity.size) {
+        throw new SessfmtError(
+          "E_SOURCE_CHANGED",
+          `the file was replaced or truncated since it was opened (size ${this.identity.size} -> ${st.size}); open it again`,
+          { file: this.file },
+        );
+      }
+      return fn((offset, length) => {
+        const buf = Buffer.allocUnsafe(length);
+        let done = 0;
+        while (done < length) {
+          let n: number;
+          try {
+            n = readSync(fd, buf, done, length - done, offset + done);
+          } catch (err) {
+            throw ioError(err, this.file, `read failed at byte ${offset + done}`);
+          }
+          if (n === 0) {
+            throw new SessfmtError("E_SOURCE_CHANGED", "file ended before the entry's last byte", {
+              file: this.file,
+              offset: offset + done,
+            });
+          }
+          done += n;
+        }
+        return buf;
+      });
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
