@@ -38,7 +38,10 @@ export function sanitizeFileComponent(s: string): string {
 /** Default sessions root: $PI_CODING_AGENT_DIR/sessions or ~/.pi/agent/sessions. */
 export function defaultSessionsRoot(env: NodeJS.ProcessEnv = process.env): string {
   const agentDir = env.PI_CODING_AGENT_DIR;
-  return agentDir ? join(agentDir, "sessions") : join(homedir(), ".pi", "agent", "sessions");
+  if (!agentDir) return join(homedir(), ".pi", "agent", "sessions");
+  // pi expands "~" and "~/..." in this variable (config.js expandTildePath); so must we.
+  const expanded = agentDir === "~" ? homedir() : agentDir.startsWith("~/") ? homedir() + agentDir.slice(1) : agentDir;
+  return join(expanded, "sessions");
 }
 
 /** Directory that holds the sessions of `cwd` under a sessions root. */

@@ -54,6 +54,8 @@ export class LineSplitter {
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private oversize = false;
+  /** Last byte kept for the current line (an oversize line drops its bytes but not this). */
+  private lastByte = -1;
   private lineStart: number;
   private lineNo: number;
 
@@ -99,7 +101,9 @@ export class LineSplitter {
 
   private keep(part: Buffer): void {
     if (part.length === 0) return;
-    if (!this.oversize && this.carryBytes + part.length > this.maxLineBytes) {
+    this.lastByte = part[part.length - 1] as number;
+    // One byte of slack: a final "\r" belongs to the line end and does not count (emit decides).
+    if (!this.oversize && this.carryBytes + part.length > this.maxLineBytes + 1) {
       this.oversize = true;
       this.carry = [];
     }
@@ -111,17 +115,21 @@ export class LineSplitter {
   private emit(bytes: Buffer, total: number, nl: 0 | 1): void {
     let length = total;
     let eol: 0 | 1 | 2 = nl;
-    if (nl === 1 && !this.oversize && length > 0 && bytes[length - 1] === 0x0d) {
+    const last = this.oversize ? this.lastByte : bytes[total - 1];
+    if (nl === 1 && total > 0 && last === 0x0d) {
       length -= 1;
       eol = 2;
-      bytes = bytes.subarray(0, length);
     }
-    const span: LineSpan = { line: this.lineNo, offset: this.lineStart, length, eol, oversize: this.oversize };
+    // Checked here as well as in keep(): a line that fits in one chunk never goes through keep().
+    const oversize = this.oversize || length > this.maxLineBytes;
+    bytes = oversize ? Buffer.alloc(0) : bytes.subarray(0, length);
+    const span: LineSpan = { line: this.lineNo, offset: this.lineStart, length, eol, oversize };
     this.lineNo += 1;
     this.lineStart += total + nl;
     this.carry = [];
     this.carryBytes = 0;
     this.oversize = false;
+    this.lastByte = -1;
     this.onLine(bytes, span);
   }
 }

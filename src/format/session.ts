@@ -117,6 +117,15 @@ export class Session {
               cause: err,
             });
           }
+          // A file rewritten in place (same inode, not shorter) passes the source's identity
+          // check; bytes that parse but hold another entry must not be returned as this one.
+          if (obj === null || typeof obj !== "object" || obj.type !== r.type || obj.timestamp !== r.timestamp || (!r.legacy?.assignIds && obj.id !== r.id)) {
+            throw new SessfmtError("E_SOURCE_CHANGED", `the bytes of entry ${JSON.stringify(r.id)} changed since the file was opened`, {
+              file: this.file,
+              line: r.line,
+              offset: r.offset,
+            });
+          }
           r.value = r.legacy ? applyLegacyPatch(obj, r) : (obj as SessionEntry);
         }
       });

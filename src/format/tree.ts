@@ -52,7 +52,7 @@ export class SessionTree {
   readonly records: readonly EntryRecord[];
   readonly orphans: readonly OrphanLink[];
   readonly duplicates: readonly DuplicateId[];
-  /** Each parent cycle once, as ids in parent-walk order. */
+  /** Each parent cycle once, as ids in parent-walk order (a self-parent is a cycle of one). */
   readonly cycles: readonly string[][];
 
   private readonly byIdMap = new Map<string, EntryRecord>();
@@ -318,6 +318,10 @@ export class SessionTree {
         for (const m of members) if (m.index < breaker.index) breaker = m;
         this.cycleBreaks.add(breaker);
         cycles.push(members.map((m) => m.id));
+      } else if (cur && state.get(cur) === ON_PATH && cur.parentId === cur.id) {
+        // A self-parent is a cycle of one: pi's getTree shows it as a root, but its
+        // context and branch walks never end on it, so it must be reported too.
+        cycles.push([cur.id]);
       }
       for (const p of path) state.set(p, DONE);
     }
