@@ -55,6 +55,17 @@ export function upgradeV1Records(
     if (f.firstKeptEntryIndex === undefined) continue;
     const patch = r.legacy as NonNullable<EntryRecord["legacy"]>;
     patch.dropFirstKeptEntryIndex = true;
+    if (!Number.isInteger(f.firstKeptEntryIndex) || f.firstKeptEntryIndex < 0) {
+      // Not a line index at all (pi's entries[index] is undefined): nothing is kept.
+      diags.push({
+        code: "legacy_index",
+        line: r.line,
+        offset: r.offset,
+        entryId: r.id,
+        message: `firstKeptEntryIndex ${f.firstKeptEntryIndex} is not a line index; nothing before the compaction is kept`,
+      });
+      continue;
+    }
     const target = headerLine + f.firstKeptEntryIndex;
     const found = firstAtOrAfter(byLine, target);
     if (found && found.index < r.index) {
