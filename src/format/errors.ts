@@ -20,6 +20,7 @@ export type SessfmtErrorCode =
   | "E_CLOSED"
   | "E_QUEUE_FULL"
   | "E_FLUSH_FAILED"
+  | "E_UNSUPPORTED_VERSION"
   // Strict-mode promotions of open diagnostics (one per diagnostic code).
   | "E_LINE_INVALID"
   | "E_TRUNCATED_TAIL"

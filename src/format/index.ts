@@ -25,3 +25,28 @@ export {
   childPath,
   isInside,
 } from "./paths.js";
+export { findSessionFiles, probeSessionHeader, isSessionHeaderPrefix, HEADER_PROBE_BYTES, type FindSessionFilesOptions } from "./walk.js";
+export { generateEntryId, generateSessionId, isShortEntryId, uuidV7Time, type IdRegistry } from "./ids.js";
+export { acquireLock, withLock, lockPathFor, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_LOCK_STALE_MS, type LockHandle, type LockOptions } from "./lock.js";
+export {
+  rewriteFileAtomic,
+  writeFileExclusive,
+  type AtomicOutput,
+  type RewriteOptions,
+  type RewriteResult,
+  type ExclusiveWriteOptions,
+} from "./atomic.js";
+export { DEFAULT_DURABILITY, DEFAULT_SYNC_INTERVAL_MS, isDurabilityMode, type AutosaveDurabilityMode } from "./durability.js";
+export { serializeEntry, prepareEntry, type NewEntry, type PreparedEntry } from "./new-entry.js";
+export { SessionWriter, type SessionWriterOptions } from "./writer.js";
+export { createSession, newSessionHeader, type CreateSessionOptions } from "./create.js";
+export { createBranchedSession, forkFromUserMessage, type BranchedSession, type BranchedSessionOptions, type ForkResult } from "./fork.js";
+export { upgradeSession, type UpgradeOptions, type UpgradeReport } from "./upgrade.js";
+export {
+  AutosaveQueue,
+  type AutosaveFlushTrigger,
+  type AutosaveQueueMetrics,
+  type AutosaveQueueOptions,
+  type AutosaveSink,
+} from "./autosave.js";
+export { exportSnapshot, type ExportSnapshot } from "./snapshot.js";

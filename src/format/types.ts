@@ -230,3 +230,6 @@ export interface SessionContext {
 
 /** Which writer's conventions a file follows (detected on open, chosen on create). */
 export type SessionDialect = "ts" | "rust";
+
+/** Where a SessionStore keeps sessions: in memory, as JSONL files, or in SQLite. */
+export type SessionStoreKind = "memory" | "jsonl" | "sqlite";
