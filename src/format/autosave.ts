@@ -2,19 +2,12 @@ import { performance } from "node:perf_hooks";
 import { SessfmtError } from "./errors.js";
 import type { AutosaveDurabilityMode } from "./durability.js";
 import { generateEntryId } from "./ids.js";
+import { TypedAppends } from "./typed-appends.js";
 import {
   branchSummaryEntry,
   checkNewEntry,
-  compactionEntry,
-  customEntry,
-  customMessageEntry,
-  labelEntry,
-  messageEntry,
-  modelChangeEntry,
   prepareEntry,
   serializeEntry,
-  sessionInfoEntry,
-  thinkingLevelEntry,
   type NewEntry,
   type PreparedEntry,
 } from "./new-entry.js";
@@ -99,7 +92,7 @@ interface FlushOutcome {
   error?: SessfmtError;
 }
 
-export class AutosaveQueue {
+export class AutosaveQueue extends TypedAppends {
   readonly durability: AutosaveDurabilityMode;
   private readonly sink: AutosaveSink;
   private readonly opts: AutosaveQueueOptions;
@@ -131,6 +124,7 @@ export class AutosaveQueue {
   };
 
   constructor(sink: AutosaveSink, opts: AutosaveQueueOptions = {}) {
+    super();
     this.sink = sink;
     this.opts = opts;
     this.durability = opts.durability ?? sink.durability;
@@ -195,38 +189,6 @@ export class AutosaveQueue {
     const m = this.prepare(entry, undefined);
     this.queued.push(m);
     return (m as { entry: PreparedEntry }).entry.id;
-  }
-
-  appendMessage(message: AgentMessage): Promise<string> {
-    return this.append(messageEntry(message));
-  }
-
-  appendThinkingLevelChange(thinkingLevel: string): Promise<string> {
-    return this.append(thinkingLevelEntry(thinkingLevel));
-  }
-
-  appendModelChange(provider: string, modelId: string): Promise<string> {
-    return this.append(modelChangeEntry(provider, modelId));
-  }
-
-  appendCompaction(summary: string, firstKeptEntryId: string, tokensBefore: number, details?: unknown, fromHook?: boolean): Promise<string> {
-    return this.append(compactionEntry(summary, firstKeptEntryId, tokensBefore, details, fromHook));
-  }
-
-  appendCustomEntry(customType: string, data?: unknown): Promise<string> {
-    return this.append(customEntry(customType, data));
-  }
-
-  appendCustomMessageEntry(customType: string, content: string | ContentBlock[], display: boolean, details?: unknown): Promise<string> {
-    return this.append(customMessageEntry(customType, content, display, details));
-  }
-
-  appendSessionInfo(name: string): Promise<string> {
-    return this.append(sessionInfoEntry(name));
-  }
-
-  appendLabelChange(targetId: string, label?: string): Promise<string> {
-    return this.append(labelEntry(targetId, label));
   }
 
   /** Move the leaf to `fromId` (null: before the first entry) and queue a branch_summary there. */

@@ -10,19 +10,12 @@ import { writeFully } from "./atomic.js";
 import { BackgroundSync, DEFAULT_DURABILITY, DEFAULT_SYNC_INTERVAL_MS, syncFile, type AutosaveDurabilityMode } from "./durability.js";
 import { entryFacts, quarantineFragment, type Fragment } from "./torn-tail.js";
 import { generateEntryId } from "./ids.js";
+import { TypedAppends } from "./typed-appends.js";
 import {
   branchSummaryEntry,
   checkNewEntry,
-  compactionEntry,
-  customEntry,
-  customMessageEntry,
-  labelEntry,
-  messageEntry,
-  modelChangeEntry,
   prepareEntry,
   serializeEntry,
-  sessionInfoEntry,
-  thinkingLevelEntry,
   type NewEntry,
   type PreparedEntry,
 } from "./new-entry.js";
@@ -75,7 +68,7 @@ const APPEND_FLAGS = constants.O_RDWR | constants.O_APPEND;
  * method is called, so call order is tree order even without awaiting each call (as
  * with pi's synchronous SessionManager); the returned promise says when it is written.
  */
-export class SessionWriter {
+export class SessionWriter extends TypedAppends {
   readonly file: string;
   readonly header: SessionHeader;
   readonly dialect: SessionDialect;
@@ -108,6 +101,7 @@ export class SessionWriter {
   private readonly background: BackgroundSync | undefined;
 
   private constructor(file: string, session: Session, ident: { dev: number; ino: number }, opts: SessionWriterOptions) {
+    super();
     this.file = file;
     this.opts = opts;
     this.header = session.header;
@@ -232,40 +226,6 @@ export class SessionWriter {
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  appendMessage(message: AgentMessage): Promise<string> {
-    return this.append(messageEntry(message));
-  }
-
-  appendThinkingLevelChange(thinkingLevel: string): Promise<string> {
-    return this.append(thinkingLevelEntry(thinkingLevel));
-  }
-
-  appendModelChange(provider: string, modelId: string): Promise<string> {
-    return this.append(modelChangeEntry(provider, modelId));
-  }
-
-  appendCompaction(summary: string, firstKeptEntryId: string, tokensBefore: number, details?: unknown, fromHook?: boolean): Promise<string> {
-    return this.append(compactionEntry(summary, firstKeptEntryId, tokensBefore, details, fromHook));
-  }
-
-  appendCustomEntry(customType: string, data?: unknown): Promise<string> {
-    return this.append(customEntry(customType, data));
-  }
-
-  appendCustomMessageEntry(customType: string, content: string | ContentBlock[], display: boolean, details?: unknown): Promise<string> {
-    return this.append(customMessageEntry(customType, content, display, details));
-  }
-
-  /** Set the session name (trimmed; an empty name clears it). */
-  appendSessionInfo(name: string): Promise<string> {
-    return this.append(sessionInfoEntry(name));
-  }
-
-  /** Set or clear (undefined / "") a label; the target must exist (E_ENTRY_NOT_FOUND). */
-  appendLabelChange(targetId: string, label?: string): Promise<string> {
-    return this.append(labelEntry(targetId, label));
   }
 
   /** Move the leaf to `fromId` (null: before the first entry) and append a branch_summary there. */
