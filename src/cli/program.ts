@@ -2,15 +2,21 @@ import { readFileSync } from "node:fs";
 import yargs, { type Argv } from "yargs";
 import type { CommandSpec } from "./command.js";
 import { appendCommand } from "./append.js";
+import { indexCommand } from "./catalog.js";
 import { contextCommand } from "./context.js";
+import { convertCommand } from "./convert.js";
 import { infoCommand } from "./info.js";
 import { EXIT_OK, reportError, usageError, type CliIO } from "./io.js";
+import { lsCommand } from "./ls.js";
+import { statsCommand } from "./stats.js";
 import { treeCommand } from "./tree.js";
 import { upgradeCommand } from "./upgrade.js";
 import { validateCommand } from "./validate.js";
 
 // `any`: each command has its own argument type, checked inside its own definition.
 const COMMANDS: CommandSpec<any>[] = [infoCommand, validateCommand, treeCommand, contextCommand, upgradeCommand, appendCommand];
+// The catalog and store commands.
+COMMANDS.push(indexCommand, lsCommand, statsCommand, convertCommand);
 
 /** Package version, read from package.json (two levels up from both src/cli and dist/cli). */
 export function packageVersion(): string {

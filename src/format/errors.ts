@@ -21,6 +21,16 @@ export type SessfmtErrorCode =
   | "E_QUEUE_FULL"
   | "E_FLUSH_FAILED"
   | "E_UNSUPPORTED_VERSION"
+  // Session stores and the archive catalog (src/store).
+  | "E_ARCHIVED"
+  | "E_STORE_CORRUPT"
+  | "E_SQLITE"
+  // V2 sidecar (src/v2).
+  | "E_SIDECAR_MISSING"
+  | "E_SIDECAR_CORRUPT"
+  | "E_SIDECAR_STALE"
+  | "E_FRAME_TOO_LARGE"
+  | "E_CHECKPOINT_NOT_FOUND"
   // Strict-mode promotions of open diagnostics (one per diagnostic code).
   | "E_LINE_INVALID"
   | "E_TRUNCATED_TAIL"

@@ -1,0 +1,4 @@
+import { MemorySessionStore } from "../../src/store/index.js";
+import { describeStoreConformance } from "./conformance.js";
+
+describeStoreConformance("memory", () => new MemorySessionStore());
