@@ -1,2 +1,3 @@
 export * from "./format/index.js";
+export * from "./v2/index.js";
 export * from "./store/index.js";

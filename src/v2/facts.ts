@@ -1,0 +1,183 @@
+import { SessfmtError } from "../format/errors.js";
+import { decodeFrameHead } from "./frame.js";
+import { chainStep, GENESIS_CHAIN_HASH } from "./hash.js";
+import type { OffsetIndexRow } from "./index-row.js";
+import { segmentRelPath } from "./layout.js";
+import { listSegmentFiles, readCheckpoints } from "./artifacts.js";
+import { SegmentReader } from "./segment-reader.js";
+import type { ManifestCounters, ManifestInvariants, StoreHead } from "./manifest.js";
+import type { ReadStats } from "./read-stats.js";
+
+/**
+ * The facts a manifest records, established by reading the index, the frames' fixed
+ * fields (not their payloads), the segment sizes and the checkpoints. Every invariant is
+ * the result of a check made here.
+ */
+
+/** The fixed fields of one frame, as far as the store's facts need them. */
+export interface FrameHeadFacts {
+  entrySeq: number;
+  entryId: string;
+  segmentSeq: number;
+  frameSeq: number;
+  parentEntryId?: string;
+  entryType: string;
+  payloadSha256: string;
+}
+
+export interface StoreFacts {
+  counters: ManifestCounters;
+  segmentCount: number;
+  head: StoreHead;
+  /** Chain over the frames' payloadSha256 values in entrySeq order. */
+  chainHash: string;
+  lastCrc32c: string;
+  invariants: ManifestInvariants;
+}
+
+const HEAD_PROBE = 512;
+
+/** Read the fixed fields of each row's frame (only the bytes before the payload). */
+export function readFrameHeads(root: string, rows: readonly OffsetIndexRow[], stats?: ReadStats): (FrameHeadFacts | undefined)[] {
+  // Small frames: read the segments through (1 MiB at a time). Large ones: read each
+  // frame's first bytes only, skipping the payloads.
+  const total = rows.reduce((n, r) => n + r.byteLength, 0);
+  const small = rows.length === 0 || total / rows.length <= 8 * HEAD_PROBE;
+  const reader = new SegmentReader(root, { window: small ? 1 << 20 : 0, stats });
+  try {
+    return rows.map((row) => {
+      let bytes: Buffer;
+      try {
+        bytes = small ? reader.readSync(row) : reader.readSync(row, HEAD_PROBE);
+      } catch (err) {
+        if (err instanceof SessfmtError) return undefined;
+        throw err;
+      }
+      let d = decodeFrameHead(bytes);
+      if (!d.ok && "needMore" in d && bytes.length < row.byteLength) {
+        try {
+          d = decodeFrameHead(reader.readSync(row));
+        } catch (err) {
+          if (err instanceof SessfmtError) return undefined;
+          throw err;
+        }
+      }
+      if (!d.ok) return undefined;
+      const h = d.value;
+      const out: FrameHeadFacts = { entrySeq: h.entrySeq, entryId: h.entryId, segmentSeq: h.segmentSeq, frameSeq: h.frameSeq, entryType: h.entryType, payloadSha256: h.payloadSha256 };
+      if (h.parentEntryId !== undefined) out.parentEntryId = h.parentEntryId;
+      return out;
+    });
+  } finally {
+    reader.closeSync();
+  }
+}
+
+/** Strictly increasing, contiguous entrySeq from 1. */
+export function entrySeqMonotonic(rows: readonly OffsetIndexRow[]): boolean {
+  return rows.every((r, i) => r.entrySeq === i + 1);
+}
+
+export function segmentSeqMonotonic(rows: readonly OffsetIndexRow[]): boolean {
+  let prev = 1;
+  for (const r of rows) {
+    if (r.segmentSeq < prev) return false;
+    prev = r.segmentSeq;
+  }
+  return true;
+}
+
+/** Branches: parents with more than one child. */
+export function countBranches(heads: readonly (FrameHeadFacts | undefined)[]): number {
+  const kids = new Map<string, number>();
+  for (const h of heads) if (h?.parentEntryId !== undefined) kids.set(h.parentEntryId, (kids.get(h.parentEntryId) ?? 0) + 1);
+  let n = 0;
+  for (const c of kids.values()) if (c > 1) n++;
+  return n;
+}
+
+export interface CollectOptions {
+  /** Frame heads already read for these rows (read from disk when absent). */
+  heads?: (FrameHeadFacts | undefined)[];
+  /**
+   * The chain the writer computed while writing (or the fingerprint recorded); the chain
+   * recomputed from the frames must equal it for hashChainValid.
+   */
+  expectedChain: string;
+  stats?: ReadStats;
+}
+
+/** Gather a store's facts and check its invariants. */
+export async function collectStoreFacts(root: string, rows: readonly OffsetIndexRow[], opts: CollectOptions): Promise<StoreFacts> {
+  const heads = opts.heads ?? readFrameHeads(root, rows, opts.stats);
+  const segments = await listSegmentFiles(root);
+  const sizes = new Map(segments.map((s) => [s.segmentSeq, s.size]));
+
+  // Rows inside their segments, gapless, and agreeing with their frames.
+  let withinBounds = true;
+  const indexedEnd = new Map<number, number>();
+  let expectFrame = 1;
+  let expectOffset = 0;
+  let curSeg = -1;
+  rows.forEach((r, i) => {
+    if (r.segmentSeq !== curSeg) {
+      curSeg = r.segmentSeq;
+      expectFrame = 1;
+      expectOffset = 0;
+    }
+    const size = sizes.get(r.segmentSeq);
+    const end = r.byteOffset + r.byteLength;
+    if (size === undefined || end > size || r.frameSeq !== expectFrame || r.byteOffset !== expectOffset) withinBounds = false;
+    const h = heads[i];
+    if (!h || h.entrySeq !== r.entrySeq || h.entryId !== r.entryId || h.segmentSeq !== r.segmentSeq || h.frameSeq !== r.frameSeq) withinBounds = false;
+    indexedEnd.set(r.segmentSeq, Math.max(indexedEnd.get(r.segmentSeq) ?? 0, end));
+    expectFrame = r.frameSeq + 1;
+    expectOffset = end;
+  });
+  // Every segment byte belongs to an indexed frame.
+  const branchHeadsIndexed = segments.every((s) => s.size === (indexedEnd.get(s.segmentSeq) ?? 0)) && [...indexedEnd.keys()].every((k) => sizes.has(k));
+
+  const ids = new Set(rows.map((r) => r.entryId));
+  const parentLinksClosed = heads.every((h) => h !== undefined && (h.parentEntryId === undefined || ids.has(h.parentEntryId)));
+
+  let chain = GENESIS_CHAIN_HASH;
+  let chainComplete = true;
+  for (const h of heads) {
+    if (!h) {
+      chainComplete = false;
+      break;
+    }
+    chain = chainStep(chain, h.payloadSha256);
+  }
+  const cps = await readCheckpoints(root);
+
+  const last = rows[rows.length - 1];
+  const head: StoreHead = last ? { segmentSeq: last.segmentSeq, entrySeq: last.entrySeq, entryId: last.entryId } : { segmentSeq: 0, entrySeq: 0, entryId: "" };
+  return {
+    counters: {
+      entriesTotal: rows.length,
+      messagesTotal: heads.filter((h) => h?.entryType === "message").length,
+      branchesTotal: countBranches(heads),
+      compactionsTotal: heads.filter((h) => h?.entryType === "compaction").length,
+      bytesTotal: rows.reduce((n, r) => n + r.byteLength, 0),
+    },
+    segmentCount: new Set(rows.map((r) => r.segmentSeq)).size,
+    head,
+    chainHash: chain,
+    lastCrc32c: last ? last.crc32c : "00000000",
+    invariants: {
+      parentLinksClosed,
+      monotonicEntrySeq: entrySeqMonotonic(rows),
+      monotonicSegmentSeq: segmentSeqMonotonic(rows),
+      indexWithinSegmentBounds: withinBounds,
+      branchHeadsIndexed,
+      checkpointsMonotonic: cps.problems.length === 0,
+      hashChainValid: chainComplete && chain === opts.expectedChain,
+    },
+  };
+}
+
+/** Where a row's segment is, for messages. */
+export function rowWhere(r: OffsetIndexRow): { file: string; offset: number; entrySeq: number; entryId: string } {
+  return { file: segmentRelPath(r.segmentSeq), offset: r.byteOffset, entrySeq: r.entrySeq, entryId: r.entryId };
+}

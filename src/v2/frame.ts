@@ -1,0 +1,162 @@
+import { isLowerSha256Hex } from "./hash.js";
+import { payloadSha256 } from "./hash.js";
+
+/**
+ * Segment frame codec. A frame is one line of a segment file:
+ *
+ *   {"schema":"pi.session_store_v2.segment_frame.v1","segmentSeq":S,"frameSeq":F,
+ *    "entrySeq":E,"entryId":"…","parentEntryId":"…"?,"entryType":"…","timestamp":"…",
+ *    "payloadSha256":"…","payloadBytes":N,"payload":<the JSONL line, verbatim>}\n
+ *
+ * Keys in exactly this order (the Rust port's serde field order); `parentEntryId` is
+ * omitted for a root. `payload` is the entry's JSONL line embedded as raw JSON text, so
+ * the frame is lossless and payloadSha256 can be checked against the JSONL itself.
+ * Because `payload` is the last key and a JSON string can never contain an unescaped
+ * quote, the first `,"payload":` in a frame line is where the payload starts: the fixed
+ * fields can be read without parsing (or even reading) the payload.
+ */
+
+export const SEGMENT_FRAME_SCHEMA = "pi.session_store_v2.segment_frame.v1";
+
+const PAYLOAD_MARK = Buffer.from(',"payload":', "latin1");
+const FRAME_KEYS = new Set(["schema", "segmentSeq", "frameSeq", "entrySeq", "entryId", "parentEntryId", "entryType", "timestamp", "payloadSha256", "payloadBytes"]);
+
+/** Every field of a frame except the payload. */
+export interface SegmentFrameHead {
+  schema: string;
+  segmentSeq: number;
+  frameSeq: number;
+  entrySeq: number;
+  entryId: string;
+  /** Absent for a root entry. */
+  parentEntryId?: string;
+  entryType: string;
+  /** When the frame was written (RFC 3339, milliseconds, UTC). */
+  timestamp: string;
+  payloadSha256: string;
+  payloadBytes: number;
+}
+
+export interface SegmentFrame extends SegmentFrameHead {
+  /** The payload text as stored (the JSONL line without its line end). */
+  payload: Buffer;
+}
+
+export interface FrameFields {
+  segmentSeq: number;
+  frameSeq: number;
+  entrySeq: number;
+  entryId: string;
+  parentEntryId?: string | null;
+  entryType: string;
+  timestamp: string;
+  /** Computed from the payload when not given. */
+  payloadSha256?: string;
+}
+
+/** Encode a frame line, terminating "\n" included (the bytes the CRC and byteLength cover). */
+export function encodeFrame(fields: FrameFields, payload: Uint8Array): Buffer {
+  const sha = fields.payloadSha256 ?? payloadSha256(payload);
+  let head =
+    `{"schema":${JSON.stringify(SEGMENT_FRAME_SCHEMA)},"segmentSeq":${fields.segmentSeq},"frameSeq":${fields.frameSeq}` +
+    `,"entrySeq":${fields.entrySeq},"entryId":${JSON.stringify(fields.entryId)}`;
+  if (fields.parentEntryId !== undefined && fields.parentEntryId !== null) head += `,"parentEntryId":${JSON.stringify(fields.parentEntryId)}`;
+  head +=
+    `,"entryType":${JSON.stringify(fields.entryType)},"timestamp":${JSON.stringify(fields.timestamp)}` +
+    `,"payloadSha256":${JSON.stringify(sha)},"payloadBytes":${payload.length},"payload":`;
+  const h = Buffer.from(head, "utf8");
+  const out = Buffer.allocUnsafe(h.length + payload.length + 2);
+  h.copy(out, 0);
+  out.set(payload, h.length);
+  out[h.length + payload.length] = 0x7d; // }
+  out[h.length + payload.length + 1] = 0x0a; // \n
+  return out;
+}
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; message: string };
+
+function isSeq(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
+}
+
+/** Check the parsed head object; the message says what is wrong. */
+function checkHead(o: unknown): Decoded<SegmentFrameHead> {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) return { ok: false, message: "frame is not a JSON object" };
+  const f = o as Record<string, unknown>;
+  for (const k of Object.keys(f)) if (!FRAME_KEYS.has(k)) return { ok: false, message: `unknown frame field ${JSON.stringify(k)}` };
+  if (f.schema !== SEGMENT_FRAME_SCHEMA) return { ok: false, message: `unsupported frame schema ${JSON.stringify(f.schema)}` };
+  for (const k of ["segmentSeq", "frameSeq", "entrySeq"] as const) {
+    if (!isSeq(f[k])) return { ok: false, message: `frame ${k} is not a positive integer` };
+  }
+  if (typeof f.entryId !== "string" || f.entryId.length === 0) return { ok: false, message: "frame entryId is not a non-empty string" };
+  if (f.parentEntryId === null) delete f.parentEntryId;
+  if (f.parentEntryId !== undefined && (typeof f.parentEntryId !== "string" || f.parentEntryId.length === 0)) {
+    return { ok: false, message: "frame parentEntryId is not a non-empty string" };
+  }
+  if (typeof f.entryType !== "string" || f.entryType.length === 0) return { ok: false, message: "frame entryType is not a non-empty string" };
+  if (typeof f.timestamp !== "string") return { ok: false, message: "frame timestamp is not a string" };
+  if (!isLowerSha256Hex(f.payloadSha256)) return { ok: false, message: "frame payloadSha256 is not 64 lowercase hex digits" };
+  if (typeof f.payloadBytes !== "number" || !Number.isSafeInteger(f.payloadBytes) || f.payloadBytes < 0) {
+    return { ok: false, message: "frame payloadBytes is not a non-negative integer" };
+  }
+  return { ok: true, value: f as unknown as SegmentFrameHead };
+}
+
+/**
+ * Decode the fixed fields from the start of a frame line. `bytes` may be a prefix of the
+ * line; `needMore` means the payload marker was not in it (read more and try again).
+ */
+export function decodeFrameHead(bytes: Uint8Array): Decoded<SegmentFrameHead & { payloadStart: number }> | { ok: false; needMore: true; message: string } {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = buf.indexOf(PAYLOAD_MARK);
+  if (at < 0) return { ok: false, needMore: true, message: 'frame has no "payload" field' };
+  let o: unknown;
+  try {
+    o = JSON.parse(`${buf.subarray(0, at).toString("utf8")}}`);
+  } catch (err) {
+    return { ok: false, message: `frame fields are not valid JSON: ${(err as Error).message}` };
+  }
+  const head = checkHead(o);
+  if (!head.ok) return head;
+  return { ok: true, value: { ...head.value, payloadStart: at + PAYLOAD_MARK.length } };
+}
+
+/** A decoded frame and its payload parsed (so nobody parses it twice). */
+export interface DecodedFrame extends SegmentFrame {
+  payloadValue: unknown;
+}
+
+/**
+ * Decode a whole frame line (without its "\n"): the fixed fields, and the payload as the
+ * exact bytes stored, which must be one JSON value (so the line as a whole is JSON).
+ * Whether the payload matches payloadSha256/payloadBytes is the caller's check (open does
+ * not hash; validate does).
+ */
+export function decodeFrame(line: Uint8Array): Decoded<DecodedFrame> {
+  const buf = Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
+  const head = decodeFrameHead(buf);
+  if (!head.ok) return { ok: false, message: head.message };
+  if (buf.length === 0 || buf[buf.length - 1] !== 0x7d) return { ok: false, message: "frame does not end with }" };
+  const { payloadStart, ...fields } = head.value;
+  if (payloadStart >= buf.length - 1) return { ok: false, message: "frame payload is empty" };
+  const payload = buf.subarray(payloadStart, buf.length - 1);
+  let payloadValue: unknown;
+  try {
+    payloadValue = JSON.parse(payload.toString("utf8"));
+  } catch (err) {
+    return { ok: false, message: `frame payload is not one JSON value: ${(err as Error).message}` };
+  }
+  return { ok: true, value: { ...fields, payload, payloadValue } };
+}
+
+/** Parse a payload as the entry object it holds. */
+export function parsePayload(payload: Uint8Array): Decoded<Record<string, unknown>> {
+  let o: unknown;
+  try {
+    o = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8"));
+  } catch (err) {
+    return { ok: false, message: `payload is not valid JSON: ${(err as Error).message}` };
+  }
+  if (o === null || typeof o !== "object" || Array.isArray(o)) return { ok: false, message: "payload is not a JSON object" };
+  return { ok: true, value: o as Record<string, unknown> };
+}

@@ -1,0 +1,219 @@
+import type { FileHandle } from "node:fs/promises";
+import { SessfmtError } from "../format/errors.js";
+import { writeFully } from "../format/atomic.js";
+import { syncDirectory } from "../format/durability.js";
+import { crc32cHex } from "./crc32c.js";
+import { encodeFrame } from "./frame.js";
+import { chainStep, GENESIS_CHAIN_HASH, payloadSha256 } from "./hash.js";
+import { makeIndexRow, type OffsetIndexRow } from "./index-row.js";
+import { appendIndexRows } from "./index-file.js";
+import { inRoot, SEGMENTS_DIR, segmentRelPath } from "./layout.js";
+import { createExclusive, openAppend } from "./fs-safe.js";
+import { DEFAULT_MAX_FRAME_BYTES } from "./segment-reader.js";
+import type { FrameHeadFacts } from "./facts.js";
+
+/** Default segment size: 64 MiB. */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const FLUSH_BYTES = 4 << 20;
+
+/** Where the next frame goes, and the running chain. */
+export interface WriterState {
+  nextEntrySeq: number;
+  /** The segment frames are appended to (0: none yet). */
+  segmentSeq: number;
+  /** Next frameSeq in that segment. */
+  nextFrameSeq: number;
+  /** Bytes in that segment. */
+  segmentBytes: number;
+  chainHash: string;
+  lastCrc32c: string;
+  /** Bytes in index/offsets.jsonl. */
+  indexBytes: number;
+}
+
+export function emptyWriterState(): WriterState {
+  return { nextEntrySeq: 1, segmentSeq: 0, nextFrameSeq: 1, segmentBytes: 0, chainHash: GENESIS_CHAIN_HASH, lastCrc32c: "00000000", indexBytes: 0 };
+}
+
+export interface SegmentWriterOptions {
+  /** Rotation size (default 64 MiB). */
+  segmentBytes?: number;
+  /** Longest frame line accepted (default 100 MiB, the Rust port's read limit). */
+  maxFrameBytes?: number;
+  /** Clock for frame timestamps (tests pin it). */
+  now?: () => Date;
+  /** fsync segments, index and directories at commit (default true). */
+  fsync?: boolean;
+}
+
+export interface FrameInput {
+  entryId: string;
+  parentEntryId: string | null;
+  entryType: string;
+  /** The exact JSONL line bytes, line end excluded. */
+  payload: Uint8Array;
+  payloadSha256?: string;
+}
+
+interface Pending {
+  segmentSeq: number;
+  isNew: boolean;
+  /** Size of the segment file before these bytes. */
+  startSize: number;
+  chunks: Buffer[];
+  bytes: number;
+  fh?: FileHandle;
+}
+
+/**
+ * Appends frames to segments and rows to the index. Frames are buffered and written
+ * first; rows are appended to the index only at commit, after the frames are on disk
+ * (fsynced), so a crash can leave frames without rows (detectable: the segment is longer
+ * than its indexed frames) but never a row without its frame.
+ *
+ * Rotation: a frame goes into a new segment when the current one is non-empty and the
+ * frame would take it past the segment size; a frame larger than the segment size goes
+ * alone into an empty segment.
+ */
+export class SegmentWriter {
+  readonly state: WriterState;
+  /** Rows appended since construction (committed or not). */
+  readonly rows: OffsetIndexRow[] = [];
+  /** The fixed fields of the frames appended since construction. */
+  readonly heads: FrameHeadFacts[] = [];
+  private pendingRows: OffsetIndexRow[] = [];
+  private pending: Pending | undefined;
+  private readonly segmentBytes: number;
+  private readonly maxFrameBytes: number;
+  private readonly now: () => Date;
+  private readonly fsync: boolean;
+  private createdSegments = false;
+
+  constructor(
+    readonly root: string,
+    state: WriterState,
+    opts: SegmentWriterOptions = {},
+  ) {
+    this.state = { ...state };
+    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!Number.isSafeInteger(this.segmentBytes) || this.segmentBytes < 1) throw new SessfmtError("E_INVALID_ARGUMENT", `segment size ${this.segmentBytes} is not a positive integer`);
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.now = opts.now ?? (() => new Date());
+    this.fsync = opts.fsync ?? true;
+  }
+
+  /** Frame one entry; returns its index row (on disk after commit()). */
+  async append(input: FrameInput): Promise<OffsetIndexRow> {
+    const s = this.state;
+    const sha = input.payloadSha256 ?? payloadSha256(input.payload);
+    const timestamp = this.now().toISOString();
+    const fields = { entrySeq: s.nextEntrySeq, entryId: input.entryId, parentEntryId: input.parentEntryId, entryType: input.entryType, timestamp, payloadSha256: sha };
+    let segmentSeq = s.segmentSeq === 0 ? 1 : s.segmentSeq;
+    let frameSeq = s.segmentSeq === 0 ? 1 : s.nextFrameSeq;
+    let used = s.segmentSeq === 0 ? 0 : s.segmentBytes;
+    let line = encodeFrame({ ...fields, segmentSeq, frameSeq }, input.payload);
+    if (used > 0 && used + line.length > this.segmentBytes) {
+      segmentSeq += 1;
+      frameSeq = 1;
+      used = 0;
+      line = encodeFrame({ ...fields, segmentSeq, frameSeq }, input.payload);
+    }
+    if (line.length > this.maxFrameBytes) {
+      throw new SessfmtError("E_FRAME_TOO_LARGE", `entry ${JSON.stringify(input.entryId)} (entrySeq ${s.nextEntrySeq}) makes a ${line.length}-byte frame, over the ${this.maxFrameBytes}-byte limit`, {
+        file: inRoot(this.root, segmentRelPath(segmentSeq)),
+        data: { entrySeq: s.nextEntrySeq, entryId: input.entryId, frameBytes: line.length },
+      });
+    }
+    if (this.pending && this.pending.segmentSeq !== segmentSeq) await this.closeSegment();
+    if (!this.pending) this.pending = { segmentSeq, isNew: frameSeq === 1, startSize: used, chunks: [], bytes: 0 };
+    const p = this.pending;
+    const crc = crc32cHex(line);
+    const row = makeIndexRow({ entrySeq: s.nextEntrySeq, entryId: input.entryId, segmentSeq, frameSeq, byteOffset: used, byteLength: line.length, crc32c: crc });
+    p.chunks.push(line);
+    p.bytes += line.length;
+    this.rows.push(row);
+    this.pendingRows.push(row);
+    const head: FrameHeadFacts = { entrySeq: row.entrySeq, entryId: row.entryId, segmentSeq, frameSeq, entryType: input.entryType, payloadSha256: sha };
+    if (input.parentEntryId !== null) head.parentEntryId = input.parentEntryId;
+    this.heads.push(head);
+    s.nextEntrySeq += 1;
+    s.segmentSeq = segmentSeq;
+    s.nextFrameSeq = frameSeq + 1;
+    s.segmentBytes = used + line.length;
+    s.chainHash = chainStep(s.chainHash, sha);
+    s.lastCrc32c = crc;
+    if (p.bytes >= FLUSH_BYTES) await this.flush();
+    return row;
+  }
+
+  /** Write buffered frame bytes to the current segment file. */
+  private async flush(): Promise<void> {
+    const p = this.pending;
+    if (!p || p.bytes === 0) return;
+    const path = inRoot(this.root, segmentRelPath(p.segmentSeq));
+    if (!p.fh) {
+      if (p.isNew) {
+        p.fh = await createExclusive(path);
+        this.createdSegments = true;
+      } else {
+        p.fh = await openAppend(path);
+      }
+      const size = (await p.fh.stat()).size;
+      if (size !== p.startSize) {
+        throw new SessfmtError("E_SIDECAR_CORRUPT", `segment is ${size} bytes but its indexed frames end at ${p.startSize}; run validate or rebuild`, { file: path, offset: p.startSize });
+      }
+    }
+    const data = p.chunks.length === 1 ? (p.chunks[0] as Buffer) : Buffer.concat(p.chunks, p.bytes);
+    await writeFully(p.fh, data, path);
+    p.startSize += p.bytes;
+    p.chunks = [];
+    p.bytes = 0;
+  }
+
+  private async closeSegment(): Promise<void> {
+    const p = this.pending;
+    if (!p) return;
+    await this.flush();
+    this.pending = undefined;
+    if (p.fh) {
+      try {
+        if (this.fsync) await p.fh.sync();
+      } finally {
+        await p.fh.close();
+      }
+    }
+  }
+
+  /** Put every appended frame on disk, then its index rows. */
+  async commit(): Promise<OffsetIndexRow[]> {
+    await this.closeSegment();
+    if (this.createdSegments && this.fsync) await syncDirectory(inRoot(this.root, SEGMENTS_DIR));
+    this.createdSegments = false;
+    const rows = this.pendingRows;
+    this.pendingRows = [];
+    this.state.indexBytes = await appendIndexRows(this.root, rows, this.state.indexBytes, this.fsync);
+    return rows;
+  }
+
+  /** Drop buffered frames and close (after a failure; written bytes stay, unindexed). */
+  async abandon(): Promise<void> {
+    const fh = this.pending?.fh;
+    this.pending = undefined;
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/** Where appends continue after the given rows (the chain comes from the caller's record of it). */
+export function writerStateAfter(rows: readonly OffsetIndexRow[], indexBytes: number, chainHash: string): WriterState {
+  const last = rows[rows.length - 1];
+  if (!last) return { ...emptyWriterState(), indexBytes };
+  return {
+    nextEntrySeq: last.entrySeq + 1,
+    segmentSeq: last.segmentSeq,
+    nextFrameSeq: last.frameSeq + 1,
+    segmentBytes: last.byteOffset + last.byteLength,
+    chainHash,
+    lastCrc32c: last.crc32c,
+    indexBytes,
+  };
+}

@@ -1,0 +1,110 @@
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+import { SessfmtError, ioError } from "../format/errors.js";
+
+/**
+ * Byte-level helpers over the JSONL source: its header line and hashes of byte ranges,
+ * without opening (parsing) the whole session.
+ */
+
+export interface HeaderLine {
+  /** The header line's bytes, line end excluded (a leading BOM included, as on disk). */
+  bytes: Buffer;
+  offset: number;
+  /** 1-based physical line. */
+  line: number;
+}
+
+function isBlank(b: Buffer): boolean {
+  for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  return true;
+}
+
+/** The first non-blank line of a file (the session header), read in small chunks. */
+export async function readHeaderLine(file: string, limit = 64 << 20): Promise<HeaderLine> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "cannot open session");
+  }
+  try {
+    let carry = Buffer.alloc(0);
+    let pos = 0;
+    let lineStart = 0;
+    let lineNo = 1;
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+      const eof = bytesRead === 0;
+      carry = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      pos += bytesRead;
+      for (;;) {
+        const nl = carry.indexOf(0x0a);
+        if (nl < 0) break;
+        const line = carry.subarray(0, nl);
+        if (!isBlank(line)) {
+          const content = line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line;
+          return { bytes: Buffer.from(content), offset: lineStart, line: lineNo };
+        }
+        lineStart += nl + 1;
+        lineNo++;
+        carry = carry.subarray(nl + 1);
+      }
+      if (eof) {
+        if (carry.length > 0 && !isBlank(carry)) return { bytes: Buffer.from(carry), offset: lineStart, line: lineNo };
+        throw new SessfmtError("E_EMPTY_FILE", "no session header", { file });
+      }
+      if (carry.length > limit) throw new SessfmtError("E_HEADER_INVALID", `header line longer than ${limit} bytes`, { file, line: lineNo, offset: lineStart });
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** SHA-256 (hex) of bytes [start, end) of a file; E_SOURCE_CHANGED if the file is shorter. */
+export async function sha256OfRange(file: string, start: number, end: number, signal?: AbortSignal): Promise<string> {
+  const h = createHash("sha256");
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "cannot open");
+  }
+  try {
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(4 << 20, end - start)));
+    let pos = start;
+    while (pos < end) {
+      if (signal?.aborted) throw new SessfmtError("E_ABORTED", "aborted", { file, cause: signal.reason });
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) throw new SessfmtError("E_SOURCE_CHANGED", `file ended at byte ${pos}, before ${end}`, { file, offset: pos });
+      h.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest("hex");
+}
+
+/** Bytes [start, start + length) of a file (fewer at the end of the file). */
+export async function readRange(file: string, start: number, length: number): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "cannot open");
+  }
+  try {
+    const buf = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, start + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    await fh.close();
+  }
+}

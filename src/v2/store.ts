@@ -1,0 +1,305 @@
+import { SessfmtError } from "../format/errors.js";
+import { SessionTree } from "../format/tree.js";
+import { buildContextFromPath } from "../format/context.js";
+import type { SessionContext, SessionEntry } from "../format/types.js";
+import { checkIndexedFrame, CHEAP_CHECKS, FULL_CHECKS, recordFromFrame, type FrameChecks, type SidecarRecord } from "./frame-check.js";
+import type { OffsetIndexRow } from "./index-row.js";
+import type { Manifest, StoreHead } from "./manifest.js";
+import type { SourceFingerprint } from "./fingerprint.js";
+import { problem, type SidecarProblem } from "./problems.js";
+import { corrupt, SegmentReader } from "./segment-reader.js";
+import type { ReadObserver, ReadStats } from "./read-stats.js";
+import type { V2OpenMode } from "./open-mode.js";
+
+/** One entry read from the sidecar: its record, the entry object and its exact line bytes. */
+export interface SidecarEntry {
+  record: SidecarRecord;
+  entry: SessionEntry;
+  /** The payload: the JSONL line's exact bytes. */
+  raw: Buffer;
+}
+
+export interface SidecarStoreParts {
+  root: string;
+  file: string | undefined;
+  mode: V2OpenMode;
+  rows: OffsetIndexRow[];
+  records: SidecarRecord[];
+  leafId: string | null;
+  manifest: Manifest | undefined;
+  fingerprint: SourceFingerprint | undefined;
+  warnings: SidecarProblem[];
+  stats: ReadStats;
+  onRead?: ReadObserver;
+  verify: boolean;
+  retain: boolean;
+  maxFrameBytes?: number;
+}
+
+const EMPTY_CONTEXT = (): SessionContext => ({ messages: [], thinkingLevel: "off", model: null });
+
+/**
+ * An opened V2 sidecar. It reads like an opened JSONL session: `records` are EntryRecords
+ * (plus where each frame is), `tree` is the same SessionTree the JSONL reader builds, and
+ * `buildContext` runs the same context code. In "full" mode everything is loaded; in
+ * "active" and "tail:N" mode only the frames the mode names are, and the read* methods
+ * fetch others by entrySeq, id or path on demand, reading just those frames.
+ */
+export class SidecarStore {
+  readonly root: string;
+  /** The JSONL file the sidecar belongs to, when known. */
+  readonly file: string | undefined;
+  readonly mode: V2OpenMode;
+  /** Every index row, in entrySeq order. */
+  readonly rows: readonly OffsetIndexRow[];
+  readonly manifest: Manifest | undefined;
+  readonly fingerprint: SourceFingerprint | undefined;
+  /** Non-fatal findings of the open (e.g. unindexed bytes after the last frame). */
+  readonly warnings: readonly SidecarProblem[];
+  /** What this store has read from disk so far. */
+  readonly stats: ReadStats;
+  private loaded: SidecarRecord[];
+  private treeValue: SessionTree;
+  private readonly byId = new Map<string, OffsetIndexRow>();
+  /** Exact reads, for frames picked by id, seq or path. */
+  private readonly reader: SegmentReader;
+  /** Read-ahead, for runs of consecutive frames (full and tail loads, readAll, readTail). */
+  private readonly sequential: SegmentReader;
+  private readonly checks: FrameChecks;
+  private readonly retain: boolean;
+
+  constructor(p: SidecarStoreParts) {
+    this.root = p.root;
+    this.file = p.file;
+    this.mode = p.mode;
+    this.rows = p.rows;
+    this.manifest = p.manifest;
+    this.fingerprint = p.fingerprint;
+    this.warnings = p.warnings;
+    this.stats = p.stats;
+    this.checks = p.verify ? FULL_CHECKS : CHEAP_CHECKS;
+    this.retain = p.retain;
+    for (const r of p.rows) this.byId.set(r.entryId, r); // later rows win, as ids do in the tree
+    this.reader = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, window: 0, maxFrameBytes: p.maxFrameBytes });
+    this.sequential = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, maxFrameBytes: p.maxFrameBytes });
+    this.loaded = p.records;
+    this.treeValue = this.makeTree(p.leafId);
+  }
+
+  private makeTree(leafId: string | null): SessionTree {
+    const t = new SessionTree(this.loaded);
+    if (leafId !== null && t.has(leafId)) t.setLeaf(leafId);
+    return t;
+  }
+
+  /** The loaded records, in entrySeq order. */
+  get records(): readonly SidecarRecord[] {
+    return this.loaded;
+  }
+
+  /** The tree over the loaded records. */
+  get tree(): SessionTree {
+    return this.treeValue;
+  }
+
+  /** Entries in the store (all rows, loaded or not). */
+  get entryCount(): number {
+    return this.rows.length;
+  }
+
+  get head(): StoreHead {
+    const last = this.rows[this.rows.length - 1];
+    return last ? { segmentSeq: last.segmentSeq, entrySeq: last.entrySeq, entryId: last.entryId } : { segmentSeq: 0, entrySeq: 0, entryId: "" };
+  }
+
+  get leafId(): string | null {
+    return this.treeValue.leafId;
+  }
+
+  setLeaf(id: string | null): void {
+    this.treeValue.setLeaf(id);
+  }
+
+  /** The row of an entrySeq, or undefined. */
+  rowOf(entrySeq: number): OffsetIndexRow | undefined {
+    const r = this.rows[entrySeq - 1];
+    return r && r.entrySeq === entrySeq ? r : this.rows.find((x) => x.entrySeq === entrySeq);
+  }
+
+  /** The row of an entry id (the later one when ids repeat). */
+  rowById(id: string): OffsetIndexRow | undefined {
+    return this.byId.get(id);
+  }
+
+  record(id: string): SidecarRecord | undefined {
+    return this.treeValue.get(id) as SidecarRecord | undefined;
+  }
+
+  // ---- frames ----
+
+  private decode(row: OffsetIndexRow, bytes: Buffer): SidecarEntry {
+    const checked = checkIndexedFrame(bytes, row, this.checks);
+    const first = checked.problems[0];
+    if (first || !checked.frame) throw corrupt(this.root, first ?? problem("frame_invalid", "frame does not decode", { entrySeq: row.entrySeq }));
+    this.stats.framesParsed++;
+    const rec = recordFromFrame(checked.frame, row);
+    if (!rec.record || !rec.value) throw corrupt(this.root, rec.problems[0] ?? problem("payload_invalid", "payload is not an entry", { entrySeq: row.entrySeq }));
+    return { record: rec.record, entry: rec.value, raw: Buffer.from(checked.frame.payload) };
+  }
+
+  /** Read and decode one row's frame (`sequential`: read ahead, the next rows follow). */
+  async readRow(row: OffsetIndexRow, sequential = false): Promise<SidecarEntry> {
+    return this.decode(row, await (sequential ? this.sequential : this.reader).read(row));
+  }
+
+  private readRowSync(row: OffsetIndexRow): SidecarEntry {
+    return this.decode(row, this.reader.readSync(row));
+  }
+
+  /** The entry with this entrySeq, read from its frame. */
+  async readBySeq(entrySeq: number): Promise<SidecarEntry> {
+    const row = this.rowOf(entrySeq);
+    if (!row) throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with entrySeq ${entrySeq}`, { file: this.root });
+    return this.readRow(row);
+  }
+
+  /** The entry with this id (the later one when ids repeat), read from its frame. */
+  async readById(id: string): Promise<SidecarEntry> {
+    const row = this.byId.get(id);
+    if (!row) throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(id)}`, { file: this.root });
+    return this.readRow(row);
+  }
+
+  /**
+   * The path from the root to `leafId` (default: the last entry), root first, reading only
+   * the frames on it. Cycle-guarded: the walk stops at the first entry seen twice, at a
+   * parent the store does not have, and at a self-parent, exactly where the tree's own walk
+   * would stop (a cycle is cut at the member with the lowest entrySeq).
+   */
+  async readActivePath(leafId?: string | null): Promise<SidecarEntry[]> {
+    const start = leafId === undefined || leafId === null ? this.rows[this.rows.length - 1] : this.byId.get(leafId);
+    if (!start) {
+      if (leafId === undefined || leafId === null) return [];
+      throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(leafId)}`, { file: this.root });
+    }
+    const walked: SidecarEntry[] = [];
+    const seen = new Set<OffsetIndexRow>();
+    let row: OffsetIndexRow | undefined = start;
+    while (row && !seen.has(row)) {
+      seen.add(row);
+      const e = await this.readRow(row);
+      walked.push(e);
+      const p = e.record.parentId;
+      row = p === null || p === e.record.id ? undefined : this.byId.get(p);
+    }
+    // A cycle: the tree cuts it at its earliest member; cut the walk at the same place.
+    if (row) {
+      const at = walked.findIndex((e) => e.record.entrySeq === row?.entrySeq);
+      const cycle = walked.slice(at);
+      let breaker = cycle[0] as SidecarEntry;
+      for (const e of cycle) if (e.record.entrySeq < breaker.record.entrySeq) breaker = e;
+      walked.length = walked.indexOf(breaker) + 1;
+    }
+    return walked.reverse();
+  }
+
+  /** The last `count` entries by entrySeq. */
+  async readTail(count: number): Promise<SidecarEntry[]> {
+    const out: SidecarEntry[] = [];
+    for (const row of this.rows.slice(Math.max(0, this.rows.length - count))) out.push(await this.readRow(row, true));
+    return out;
+  }
+
+  /** Every entry, in entrySeq order (reads every frame). */
+  async readAll(): Promise<SidecarEntry[]> {
+    const out: SidecarEntry[] = [];
+    for (const row of this.rows) out.push(await this.readRow(row, true));
+    return out;
+  }
+
+  /** Add the entries on a leaf's path to the loaded set (active and tail stores grow this way). */
+  async loadPath(leafId: string): Promise<void> {
+    const have = new Set(this.loaded.map((r) => r.entrySeq));
+    const add = (await this.readActivePath(leafId)).filter((e) => !have.has(e.record.entrySeq));
+    if (add.length === 0) return;
+    for (const e of add) if (this.retain) e.record.value = e.entry;
+    const current = this.treeValue.leafId;
+    this.loaded = [...this.loaded, ...add.map((e) => e.record)].sort((a, b) => a.entrySeq - b.entrySeq);
+    this.treeValue = this.makeTree(current);
+  }
+
+  // ---- what the JSONL reader's Session offers ----
+
+  /** The full entry object of a loaded record (read from its frame if not retained). */
+  entry(idOrRecord: string | SidecarRecord): SessionEntry {
+    const r = typeof idOrRecord === "string" ? this.record(idOrRecord) : idOrRecord;
+    if (!r) throw new SessfmtError("E_ENTRY_NOT_FOUND", `no loaded entry with id ${JSON.stringify(idOrRecord)}`, { file: this.root });
+    return (this.materialise([r])[0] as SessionEntry);
+  }
+
+  materialise(records: readonly SidecarRecord[]): SessionEntry[] {
+    return records.map((r) => {
+      if (r.value) return r.value;
+      const row = this.rowOf(r.entrySeq) as OffsetIndexRow;
+      const e = this.readRowSync(row).entry;
+      if (this.retain) r.value = e;
+      return e;
+    });
+  }
+
+  /** Every loaded entry, in entrySeq order. */
+  entries(): SessionEntry[] {
+    return this.materialise(this.loaded);
+  }
+
+  /** The exact JSONL line bytes of an entry (its frame's payload). */
+  raw(r: SidecarRecord): Buffer {
+    return this.readRowSync(this.rowOf(r.entrySeq) as OffsetIndexRow).raw;
+  }
+
+  /** Entries on the path from the root to `leafId` (default: the current leaf). */
+  branch(leafId: string | null = this.leafId): SessionEntry[] {
+    return this.materialise(this.treeValue.pathToRoot(leafId) as SidecarRecord[]);
+  }
+
+  /**
+   * What the LLM sees at a leaf, exactly as the JSONL reader's buildContext (undefined: the
+   * current leaf; null: empty; an unknown id: the last entry). An id that is in the store
+   * but not loaded (active/tail modes) is E_ENTRY_NOT_FOUND: use contextAt.
+   */
+  buildContext(leafId?: string | null): SessionContext {
+    const target = leafId === undefined ? this.leafId : leafId;
+    if (target === null) return EMPTY_CONTEXT();
+    let leaf = this.treeValue.get(target);
+    if (!leaf) {
+      if (this.mode !== "full" && this.byId.has(target)) {
+        throw new SessfmtError("E_ENTRY_NOT_FOUND", `entry ${JSON.stringify(target)} is not loaded in ${this.mode} mode; use contextAt()`, { file: this.root });
+      }
+      const lastRow = this.rows[this.rows.length - 1];
+      leaf = lastRow ? this.treeValue.get(lastRow.entryId) : undefined;
+      if (!leaf) return EMPTY_CONTEXT();
+    }
+    return buildContextFromPath(this.materialise(this.treeValue.pathFrom(leaf) as SidecarRecord[]));
+  }
+
+  /** buildContext at any entry of the store, reading only that entry's path. */
+  async contextAt(leafId?: string | null): Promise<SessionContext> {
+    if (leafId === null) return EMPTY_CONTEXT();
+    const id = leafId === undefined ? this.leafId : leafId;
+    const known = id !== null && this.byId.has(id);
+    const path = await this.readActivePath(known ? id : undefined);
+    return buildContextFromPath(path.map((e) => e.entry));
+  }
+
+  /** @internal Replace the loaded records (openSidecar fills a store this way). */
+  setLoaded(records: SidecarRecord[], leafId: string | null): void {
+    this.loaded = records;
+    this.treeValue = this.makeTree(leafId);
+  }
+
+  /** Release the open segment files. */
+  async close(): Promise<void> {
+    await this.reader.close();
+    await this.sequential.close();
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * SPEC 11.9 (source fingerprint) and 11.13 (sync).
+ */
+import { createHash } from "node:crypto";
+import { appendFileSync, copyFileSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createV2SidecarFromJsonl, openSidecar, readFingerprint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
+import { copyFixture, fixedClock, HEADER, linear, msg, rejectsWith, Scratch, writeSession } from "./helpers.js";
+
+const scratch = new Scratch();
+afterAll(() => scratch.remove());
+
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+
+function files(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[relative(root, p)] = sha(readFileSync(p));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe("11.9 Source fingerprint", () => {
+  it("records the JSONL's size, mtime, header hash and the hash, end and last line of the indexed prefix", async () => {
+    const dir = scratch.sub();
+    const file = copyFixture(dir, "v3-branched.jsonl");
+    const r = await createV2SidecarFromJsonl(file);
+    const fp = await readFingerprint(r.root);
+    expect(fp.state).toBe("ok");
+    if (fp.state !== "ok") return;
+    const bytes = readFileSync(file);
+    const f = fp.fingerprint;
+    expect(f.sourceSize).toBe(bytes.length);
+    expect(f.sourceMtimeMs).toBe(statSync(file).mtimeMs);
+    expect(f.headerSha256).toBe(sha(bytes.subarray(0, bytes.indexOf(0x0a))));
+    expect(f.lastIndexedOffset).toBe(bytes.length);
+    expect(f.lastIndexedLine).toBe(bytes.toString().split("\n").length - 1);
+    expect(f.indexedSha256).toBe(sha(bytes));
+    expect(f.openTail).toBe(false);
+    expect(f.entryCount).toBe(14);
+    expect(f.chainHash).toBe(r.manifest.integrity.chainHash);
+    expect(f.sessionId).toBe(r.sessionId);
+    expect(readdirSync(r.root)).toContain("sessfmt-source.json");
+  });
+
+  it("stops before a torn last line, and inside a complete last line that lacks its line end", async () => {
+    const dir = scratch.sub();
+    const torn = copyFixture(dir, "truncated-tail.jsonl");
+    await createV2SidecarFromJsonl(torn);
+    const t = await readFingerprint(join(dir, "truncated-tail.v2"));
+    const tb = readFileSync(torn);
+    expect(t.state === "ok" && [t.fingerprint.lastIndexedOffset, t.fingerprint.openTail]).toEqual([tb.lastIndexOf(0x0a) + 1, false]);
+    const complete = copyFixture(dir, "truncated-tail-complete.jsonl");
+    await createV2SidecarFromJsonl(complete);
+    const c = await readFingerprint(join(dir, "truncated-tail-complete.v2"));
+    expect(c.state === "ok" && [c.fingerprint.lastIndexedOffset, c.fingerprint.openTail, c.fingerprint.entryCount]).toEqual([readFileSync(complete).length, true, 3]);
+  });
+
+  it("freshness: fresh, behind after appends, stale after a rewrite, unknown without a fingerprint; checking writes nothing", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(5)]);
+    const r = await createV2SidecarFromJsonl(file);
+    const before = files(r.root);
+    expect((await sidecarInfo(file)).freshness.state).toBe("fresh");
+    appendFileSync(file, `${JSON.stringify(msg("e6", "e5"))}\n`);
+    expect((await sidecarInfo(file)).freshness).toMatchObject({ state: "behind" });
+    const text = readFileSync(file, "utf8").replace("text", "TEXT");
+    writeFileSync(file, text);
+    expect((await sidecarInfo(file)).freshness.state).toBe("stale");
+    expect(files(r.root)).toEqual(before);
+    const { rmSync } = await import("node:fs");
+    rmSync(join(r.root, "sessfmt-source.json"));
+    expect((await sidecarInfo(file)).freshness.state).toBe("unknown");
+  });
+
+  it("the quick check hashes only the header and the prefix's last 64 KiB; the full check sees a change anywhere", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...Array.from({ length: 400 }, (_, i) => msg(`q${i}`, i ? `q${i - 1}` : null, "p".repeat(300)))]);
+    await createV2SidecarFromJsonl(file);
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf("pppp", 2000);
+    bytes[at] = "P".charCodeAt(0);
+    writeFileSync(file, bytes);
+    // An in-place change in the middle of the prefix is what the quick check cannot see.
+    expect((await sidecarInfo(file, { check: "quick" })).freshness.state).toBe("fresh");
+    expect((await sidecarInfo(file, { check: "full" })).freshness.state).toBe("stale");
+    bytes[bytes.length - 10] = "X".charCodeAt(0);
+    writeFileSync(file, bytes);
+    expect((await sidecarInfo(file, { check: "quick" })).freshness.state).toBe("stale");
+  });
+});
+
+describe("11.13 Sync", () => {
+  it("frames only the lines appended since the last sync: earlier frames and rows are untouched", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(5)]);
+    const r = await createV2SidecarFromJsonl(file, { segmentBytes: 1000 });
+    const seg = join(r.root, "segments");
+    const before = Object.fromEntries(readdirSync(seg).map((f) => [f, readFileSync(join(seg, f))]));
+    const index = readFileSync(join(r.root, "index/offsets.jsonl"));
+    appendFileSync(file, `${[msg("e6", "e5"), msg("e7", "e6")].map((m) => JSON.stringify(m)).join("\n")}\n{broken\n`);
+    const rep = await syncSidecar(file, { segmentBytes: 1000 });
+    expect(rep).toMatchObject({ action: "appended", appended: 2, skippedLines: 1, entries: 7, repaired: [] });
+    for (const [f, b] of Object.entries(before)) expect(readFileSync(join(seg, f)).subarray(0, b.length).equals(b), f).toBe(true);
+    expect(readFileSync(join(r.root, "index/offsets.jsonl")).subarray(0, index.length).equals(index)).toBe(true);
+    expect((await validateSidecar(file)).ok).toBe(true);
+    expect(await syncSidecar(file)).toMatchObject({ action: "none", appended: 0 });
+  });
+
+  it("a changed prefix is reported stale and nothing is written; with rebuild the sidecar is rebuilt from the JSONL", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(4)]);
+    const r = await createV2SidecarFromJsonl(file);
+    writeFileSync(file, readFileSync(file, "utf8").replace('"e2"', '"E2"').replace('"e2"', '"E2"'));
+    const before = files(r.root);
+    const rep = await syncSidecar(file);
+    expect(rep.action).toBe("stale");
+    expect(rep.freshness.reason).toMatch(/prefix/);
+    expect(files(r.root)).toEqual(before);
+    const rebuilt = await syncSidecar(file, { rebuild: true });
+    expect(rebuilt).toMatchObject({ action: "rebuilt", entries: 4 });
+    const store = await openSidecar(file);
+    expect(store.records.map((x) => x.id)).toEqual(["e1", "E2", "e3", "e4"]);
+    await store.close();
+    truncateSync(file, 50);
+    expect((await syncSidecar(file)).action).toBe("stale");
+  });
+
+  it("a sync after a crash between frames and rows removes the unindexed frame bytes, says so, and continues", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(3)]);
+    const r = await createV2SidecarFromJsonl(file);
+    const seg = join(r.root, "segments/0000000000000001.seg");
+    appendFileSync(seg, '{"schema":"pi.session_store_v2.segment_frame.v1","segme');
+    expect((await validateSidecar(file)).problems.map((p) => p.code)).toContain("segment_unindexed_bytes");
+    appendFileSync(file, `${JSON.stringify(msg("e4", "e3"))}\n`);
+    const rep = await syncSidecar(file);
+    expect(rep.action).toBe("appended");
+    expect(rep.repaired.join()).toMatch(/unindexed bytes/);
+    expect((await validateSidecar(file)).ok).toBe(true);
+  });
+
+  it("a sync after a crash between rows and fingerprint cuts back to the fingerprint and frames the lines again", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(3)]);
+    const now = fixedClock();
+    const r = await createV2SidecarFromJsonl(file, { now, segmentBytes: 700 });
+    const fp = readFileSync(join(r.root, "sessfmt-source.json"));
+    appendFileSync(file, `${[msg("e4", "e3"), msg("e5", "e4")].map((m) => JSON.stringify(m)).join("\n")}\n`);
+    await syncSidecar(file, { now, segmentBytes: 700 });
+    writeFileSync(join(r.root, "sessfmt-source.json"), fp); // as if the fingerprint write never happened
+    const rep = await syncSidecar(file, { now, segmentBytes: 700 });
+    expect(rep).toMatchObject({ action: "appended", appended: 2, entries: 5 });
+    expect(rep.repaired.join()).toMatch(/removed 2 index rows/);
+    const once = scratch.sub();
+    copyFileSync(file, join(once, "s.jsonl"));
+    const fresh = await createV2SidecarFromJsonl(join(once, "s.jsonl"), { now, segmentBytes: 700 });
+    const a = files(r.root);
+    const b = files(fresh.root);
+    delete a["sessfmt-source.json"];
+    delete b["sessfmt-source.json"];
+    // Moved-aside segments aside, the store is byte for byte the one a single creation writes.
+    expect(Object.fromEntries(Object.entries(a).filter(([k]) => !k.endsWith(".bak")))).toEqual(b);
+  });
+
+  it("sync of a sidecar that does not exist is E_SIDECAR_MISSING (or a creation, with rebuild)", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(2)]);
+    await rejectsWith(syncSidecar(file), "E_SIDECAR_MISSING");
+    expect(await syncSidecar(file, { rebuild: true })).toMatchObject({ action: "rebuilt", entries: 2 });
+  });
+});
+
+describe("11.9 sidecarInfo", () => {
+  it("reports counts, segments, head, recorded chains and freshness without reading a frame", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(6)]);
+    expect((await sidecarInfo(file)).exists).toBe(false);
+    const r = await createV2SidecarFromJsonl(file, { segmentBytes: 900 });
+    const info = await sidecarInfo(file);
+    expect(info).toMatchObject({ exists: true, entries: 6, bytes: r.bytes, head: { entrySeq: 6, entryId: "e6" }, manifestState: "ok", fingerprintState: "ok", checkpoints: 0, ledgerEvents: 0, problems: [] });
+    expect(info.chain).toEqual({ manifest: r.chainHash, fingerprint: r.chainHash });
+    expect(info.segments.reduce((n, s) => n + s.frames, 0)).toBe(6);
+    expect(info.segments.map((s) => s.segmentSeq)).toEqual(info.segments.map((_, i) => i + 1));
+    expect(info.freshness.state).toBe("fresh");
+  });
+});
+
+describe("11.18 Errors", () => {
+  it("long operations stop on an aborted signal with E_ABORTED", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(3)]);
+    await createV2SidecarFromJsonl(file);
+    const ac = new AbortController();
+    ac.abort();
+    await rejectsWith(validateSidecar(file, { signal: ac.signal }), "E_ABORTED");
+    appendFileSync(file, `${JSON.stringify(msg("e4", "e3"))}\n`);
+    await rejectsWith(syncSidecar(file, { signal: ac.signal }), "E_ABORTED");
+    expect((await syncSidecar(file)).appended).toBe(1);
+  });
+});
