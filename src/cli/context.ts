@@ -1,24 +1,31 @@
-import { openSession, type SessionContext } from "../format/index.js";
+import type { SessionContext } from "../format/index.js";
 import { defineCommand } from "./command.js";
-import { resolveEntryRef } from "./entry-ref.js";
 import { EXIT_OK, LineBuffer } from "./io.js";
+import { openForCommand, resolveLeaf, withSidecarReadOptions } from "./sidecar-source.js";
 
 export const contextCommand = defineCommand({
   command: "context <file>",
   describe: "Print what the model sees at a leaf: {messages, thinkingLevel, model}, as pi's buildSessionContext",
   builder: (y) =>
-    y
-      .positional("file", { type: "string", demandOption: true, describe: "Session file (.jsonl)" })
-      .option("leaf", { type: "string", describe: "Build the context at this entry (id or unique id prefix) instead of the current leaf" })
-      .option("json", { type: "boolean", default: true, describe: "Output is always JSON (accepted for symmetry)" })
-      .option("compact", { type: "boolean", default: false, describe: "One line instead of pretty-printed JSON" })
+    withSidecarReadOptions(
+      y
+        .positional("file", { type: "string", demandOption: true, describe: "Session file (.jsonl)" })
+        .option("leaf", { type: "string", describe: "Build the context at this entry (id or unique id prefix) instead of the current leaf" })
+        .option("json", { type: "boolean", default: true, describe: "Output is always JSON (accepted for symmetry)" })
+        .option("compact", { type: "boolean", default: false, describe: "One line instead of pretty-printed JSON" }),
+    )
       .example("$0 context session.jsonl", "Context at the current leaf (the last entry)")
       .example("$0 context session.jsonl --leaf 3f2a --compact | jq '.messages | length'", "At another entry")
-      .epilog("Exit codes: 0 printed, 2 the file cannot be opened, unknown --leaf, or bad usage."),
+      .example("$0 context session.jsonl --from-sidecar --mode active", "Read only the frames on the leaf's path from session.v2/")
+      .epilog(
+        "With --from-sidecar the output is the JSONL's for a fresh sidecar (--mode active reads just the path and gives the same " +
+          "context; tail:N sees only the last N entries). Exit codes: 0 printed, 2 the file cannot be opened, unknown --leaf, the " +
+          "sidecar is missing (E_SIDECAR_MISSING) or not fresh (E_SIDECAR_STALE, unless --allow-stale), or bad usage.",
+      ),
   run: async (args, io) => {
-    const session = await openSession(args.file);
-    const leafId = args.leaf === undefined ? undefined : resolveEntryRef(session, args.leaf);
-    const context = session.buildContext(leafId);
+    const opened = await openForCommand(args.file, args, args.leaf);
+    const leafId = args.leaf === undefined ? undefined : (resolveLeaf(opened, args.leaf) as string);
+    const context = opened.session.buildContext(leafId);
     const out = new LineBuffer(io.stdout);
     writeContext(context, args.compact, out);
     out.flush();

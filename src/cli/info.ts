@@ -1,9 +1,10 @@
 import { stat } from "node:fs/promises";
-import { openSession, type EntryRecord, type Session } from "../format/index.js";
+import type { EntryRecord, Session } from "../format/index.js";
 import { defineCommand } from "./command.js";
 import { forEachEntryValue } from "./entry-values.js";
 import { EXIT_OK, LineBuffer } from "./io.js";
 import { formatSize, keyValueLines } from "./render.js";
+import { openForCommand, withSidecarReadOptions, type SidecarReadInfo } from "./sidecar-source.js";
 
 /** What `sessfmt info --json` prints. */
 export interface SessionInfo {
@@ -27,21 +28,30 @@ export interface SessionInfo {
   labelCount: number;
   size: number;
   diagnostics: { count: number; summary: Record<string, number> };
+  /** --from-sidecar with --mode active or tail:N: the counts above are over the loaded entries only. */
+  partial?: { mode: string; loaded: number; entries: number };
 }
 
 export const infoCommand = defineCommand({
   command: "info <file>",
   describe: "Show a session's header, counts and diagnostics summary",
   builder: (y) =>
-    y
-      .positional("file", { type: "string", demandOption: true, describe: "Session file (.jsonl)" })
-      .option("json", { type: "boolean", default: false, describe: "Print one JSON object" })
+    withSidecarReadOptions(
+      y
+        .positional("file", { type: "string", demandOption: true, describe: "Session file (.jsonl)" })
+        .option("json", { type: "boolean", default: false, describe: "Print one JSON object" }),
+    )
       .example("$0 info session.jsonl", "Aligned key: value lines")
       .example("$0 info session.jsonl --json | jq .messageCount", "Machine-readable")
-      .epilog("Exit codes: 0 shown (even with diagnostics; see validate), 2 the file cannot be opened or bad usage."),
+      .example("$0 info session.jsonl --from-sidecar", "The same, with the entries read from session.v2/")
+      .epilog(
+        "With --from-sidecar the output is the JSONL's for a fresh sidecar; --mode active|tail:N counts only the entries loaded " +
+          "(and says so). Exit codes: 0 shown (even with diagnostics; see validate), 2 the file cannot be opened, the sidecar is " +
+          "missing (E_SIDECAR_MISSING) or not fresh (E_SIDECAR_STALE, unless --allow-stale), or bad usage.",
+      ),
   run: async (args, io) => {
-    const session = await openSession(args.file);
-    const info = await sessionInfo(session, args.file);
+    const opened = await openForCommand(args.file, args);
+    const info = await sessionInfo(opened.session, args.file, opened.sidecar);
     const out = new LineBuffer(io.stdout);
     if (args.json) out.line(JSON.stringify(info));
     else for (const l of renderInfo(info)) out.line(l);
@@ -50,10 +60,10 @@ export const infoCommand = defineCommand({
   },
 });
 
-export async function sessionInfo(session: Session, file: string): Promise<SessionInfo> {
+export async function sessionInfo(session: Session, file: string, sidecar?: SidecarReadInfo): Promise<SessionInfo> {
   const h = session.header;
   const tree = session.tree;
-  return {
+  const info: SessionInfo = {
     file,
     id: session.id,
     version: session.version,
@@ -72,6 +82,8 @@ export async function sessionInfo(session: Session, file: string): Promise<Sessi
     size: session.size,
     diagnostics: { count: session.diagnostics.count, summary: session.diagnostics.summary() as Record<string, number> },
   };
+  if (sidecar && sidecar.loaded < sidecar.entries) info.partial = { mode: sidecar.mode, loaded: sidecar.loaded, entries: sidecar.entries };
+  return info;
 }
 
 /**
@@ -116,7 +128,7 @@ export function renderInfo(info: SessionInfo): string[] {
       : `${d.count} (${Object.entries(d.summary)
           .map(([code, n]) => `${code} ${n}`)
           .join(", ")})`;
-  return keyValueLines([
+  const rows: [string, string][] = [
     ["file", info.file],
     ["id", info.id],
     ["version", info.version >= 3 ? String(info.version) : `${info.version} (read as 3; \`sessfmt upgrade\` rewrites it)`],
@@ -134,5 +146,8 @@ export function renderInfo(info: SessionInfo): string[] {
     ["labels", String(info.labelCount)],
     ["size", formatSize(info.size)],
     ["diagnostics", diag],
-  ]);
+  ];
+  const p = info.partial;
+  if (p) rows.push(["loaded", `${p.loaded} of ${p.entries} entries (--mode ${p.mode}): the counts above are over these only`]);
+  return keyValueLines(rows);
 }

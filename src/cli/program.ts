@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import yargs, { type Argv } from "yargs";
 import type { CommandSpec } from "./command.js";
+import { builderWithSubcommands, commandPath } from "./command-group.js";
 import { appendCommand } from "./append.js";
 import { indexCommand } from "./catalog.js";
 import { contextCommand } from "./context.js";
@@ -12,11 +13,15 @@ import { statsCommand } from "./stats.js";
 import { treeCommand } from "./tree.js";
 import { upgradeCommand } from "./upgrade.js";
 import { validateCommand } from "./validate.js";
+import { exportCommand } from "./export.js";
+import { sidecarCommand } from "./sidecar.js";
 
 // `any`: each command has its own argument type, checked inside its own definition.
 const COMMANDS: CommandSpec<any>[] = [infoCommand, validateCommand, treeCommand, contextCommand, upgradeCommand, appendCommand];
 // The catalog and store commands.
 COMMANDS.push(indexCommand, lsCommand, statsCommand, convertCommand);
+// The V2 sidecar commands.
+COMMANDS.push(sidecarCommand, exportCommand);
 
 /** Package version, read from package.json (two levels up from both src/cli and dist/cli). */
 export function packageVersion(): string {
@@ -55,8 +60,7 @@ class ParseFailure {
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   let exitCode = EXIT_OK;
-  const commandName = COMMANDS.map((c) => c.command.split(" ")[0]).find((name) => name === argv[0]);
-  const hint = `see "sessfmt ${commandName ? `${commandName} ` : ""}--help"`;
+  const hint = `see "sessfmt ${commandPath(COMMANDS, argv)}--help"`;
 
   const tokens = protectDash(argv);
   let parser: Argv = yargs(tokens)
@@ -81,14 +85,15 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       throw new ParseFailure(msg ?? err?.message ?? "invalid arguments");
     });
 
+  const handlerFor = (spec: CommandSpec<any>) => async (args: Record<string, unknown>) => {
+    try {
+      exitCode = await spec.run(restoreDash(args) as Parameters<typeof spec.run>[0], io);
+    } catch (err) {
+      exitCode = reportError(io, err);
+    }
+  };
   for (const spec of COMMANDS) {
-    parser = parser.command(spec.command, spec.describe, spec.builder, async (args) => {
-      try {
-        exitCode = await spec.run(restoreDash(args) as typeof args, io);
-      } catch (err) {
-        exitCode = reportError(io, err);
-      }
-    });
+    parser = parser.command(spec.command, spec.describe, builderWithSubcommands(spec, handlerFor), handlerFor(spec));
   }
 
   try {

@@ -1,11 +1,11 @@
-import { openSession, type EntryRecord, type Session } from "../format/index.js";
+import type { EntryRecord, Session } from "../format/index.js";
 import { defineCommand } from "./command.js";
-import { resolveEntryRef } from "./entry-ref.js";
 import { forEachEntryValue } from "./entry-values.js";
 import { EXIT_OK, LineBuffer, usageError, type CliIO } from "./io.js";
 import { preview, shortId, styleFor, summarizeEntry } from "./render.js";
 import { layoutTree, type TreeRow } from "./tree-layout.js";
 import { writeTreeJson } from "./tree-json.js";
+import { openForCommand, resolveLeaf, withSidecarReadOptions } from "./sidecar-source.js";
 
 /** Rows rendered per read of the file. */
 const BATCH = 2048;
@@ -15,26 +15,34 @@ export const treeCommand = defineCommand({
   command: "tree <file>",
   describe: "Draw the session tree: branches, labels, the active path and the current leaf",
   builder: (y) =>
-    y
-      .positional("file", { type: "string", demandOption: true, describe: "Session file (.jsonl)" })
-      .option("leaf", { type: "string", describe: "Treat this entry (id or unique id prefix) as the current leaf" })
-      .option("json", { type: "boolean", default: false, describe: "Print the tree as one nested JSON object" })
-      .option("width", {
-        type: "number",
-        describe: `Characters of text preview per entry (default: fit the terminal, or ${DEFAULT_PREVIEW} on a pipe)`,
-      })
+    withSidecarReadOptions(
+      y
+        .positional("file", { type: "string", demandOption: true, describe: "Session file (.jsonl)" })
+        .option("leaf", { type: "string", describe: "Treat this entry (id or unique id prefix) as the current leaf" })
+        .option("json", { type: "boolean", default: false, describe: "Print the tree as one nested JSON object" })
+        .option("width", {
+          type: "number",
+          describe: `Characters of text preview per entry (default: fit the terminal, or ${DEFAULT_PREVIEW} on a pipe)`,
+        }),
+    )
       .example("$0 tree session.jsonl", "• marks the active path, ← leaf the current leaf")
       .example("$0 tree session.jsonl --leaf 3f2a", "Show the path to another leaf")
       .example("$0 tree session.jsonl --json | jq '.roots[0].id'", "Nested {id, type, role, label, timestamp, line, children}")
-      .epilog("Exit codes: 0 drawn, 2 the file cannot be opened, unknown --leaf, or bad usage."),
+      .example("$0 tree session.jsonl --from-sidecar --mode active", "Only the path to the leaf, read from session.v2/")
+      .epilog(
+        "With --from-sidecar the output is the JSONL's for a fresh sidecar; --mode active|tail:N draws only the entries loaded. " +
+          "Exit codes: 0 drawn, 2 the file cannot be opened, unknown --leaf, the sidecar is missing (E_SIDECAR_MISSING) or not " +
+          "fresh (E_SIDECAR_STALE, unless --allow-stale), or bad usage.",
+      ),
   run: async (args, io) => {
     if (args.width !== undefined && !(Number.isInteger(args.width) && args.width >= 0)) {
       throw usageError(`--width must be a whole number >= 0, got ${String(args.width)}`);
     }
     // Default retention: every entry is shown, so small files keep what the open parsed;
     // past 64 MiB the reader keeps only the index and rows re-read their lines in batches.
-    const session = await openSession(args.file);
-    const leafId = args.leaf === undefined ? session.leafId : resolveEntryRef(session, args.leaf);
+    const opened = await openForCommand(args.file, args, args.leaf);
+    const session = opened.session;
+    const leafId = resolveLeaf(opened, args.leaf);
     const out = new LineBuffer(io.stdout);
     if (args.json) writeTreeJson(session, leafId, out);
     else drawTree(session, leafId, out, io, args.width);

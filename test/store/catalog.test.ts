@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionCatalog, type CatalogSession } from "../../src/store/index.js";
+import { createV2SidecarFromJsonl, syncSidecar } from "../../src/v2/index.js";
 import { makeTempDir } from "../helpers/session-files.js";
 
 const run = promisify(execFile);
@@ -175,21 +176,30 @@ describe("refresh is incremental: only changed files are read, removed ones drop
 });
 
 describe("the sidecar column follows what is on disk", () => {
-  it("none, present (manifest.json), partial (staging dir or no manifest)", async () => {
+  it("none, partial (an empty root, a staging dir), fresh, stale (appended), fresh again (synced), corrupt (bad manifest)", async () => {
     const c = await catalogOf();
     await c.refresh();
-    const stem = join(root, A1.replace(/\.jsonl$/, ""));
+    const file = join(root, A1);
+    const sidecar = file.replace(/\.jsonl$/, ".v2");
     const status = () => c.list().find((r) => r.path === A1)?.sidecar;
     expect(status()).toBe("none");
-    mkdirSync(`${stem}.v2`);
+    mkdirSync(sidecar);
     await c.refresh();
     expect(status()).toBe("partial");
-    writeFileSync(join(`${stem}.v2`, "manifest.json"), "{}");
-    mkdirSync(join(`${stem}.v2`, "index"));
-    writeFileSync(join(`${stem}.v2`, "index", "offsets.jsonl"), "{}\n");
+    rmSync(sidecar, { recursive: true });
+    await createV2SidecarFromJsonl(file);
     await c.refresh();
-    expect(status()).toBe("present");
-    mkdirSync(`${stem}.v2.staging-abc`);
+    expect(status()).toBe("fresh");
+    appendFileSync(file, `${JSON.stringify({ type: "message", id: "a1000009", parentId: "a1000002", timestamp: "2025-01-15T09:10:00.000Z", message: { role: "user", content: "more", timestamp: 1736932200000 } })}\n`);
+    await c.refresh();
+    expect(status()).toBe("stale");
+    await syncSidecar(file); // the JSONL is unchanged: only the status column moves
+    await c.refresh();
+    expect(status()).toBe("fresh");
+    writeFileSync(join(sidecar, "manifest.json"), "{}");
+    await c.refresh();
+    expect(status()).toBe("corrupt");
+    mkdirSync(`${sidecar}.staging-abc`);
     await c.refresh();
     expect(status()).toBe("partial");
     expect(c.list()).toHaveLength(4); // the sidecar's own .jsonl files are not sessions

@@ -1,0 +1,218 @@
+import { lstat, stat } from "node:fs/promises";
+import type { Argv } from "yargs";
+import { openSession, openSessionFromBuffer, SessfmtError, Session, type EntryRecord, type SessionOpenDiagnostics } from "../format/index.js";
+import { ioError } from "../format/errors.js";
+import { BufferSource } from "../format/source.js";
+import { checkFreshness, openSidecar, parseV2OpenMode, sidecarRootFor, type Freshness, type SidecarStore } from "../v2/index.js";
+import { readHeaderLine } from "../v2/source-file.js";
+import { resolveEntryRef } from "./entry-ref.js";
+import { usageError } from "./io.js";
+import { placeInJsonl, type LoadedPayload } from "./sidecar-lines.js";
+
+/** The options info, tree and context take to read their entries from the V2 sidecar. */
+export interface SidecarReadArgs {
+  fromSidecar: boolean;
+  mode: string | undefined;
+  allowStale: boolean;
+}
+
+/** Adds --from-sidecar, --mode and --allow-stale (camel-cased they are SidecarReadArgs). */
+export function withSidecarReadOptions<T>(y: Argv<T>) {
+  return y
+    .option("from-sidecar", {
+      type: "boolean",
+      default: false,
+      describe: "Read the entries from the V2 sidecar (<stem>.v2/) instead of the JSONL; the header still comes from the JSONL",
+    })
+    .option("mode", {
+      type: "string",
+      describe: "With --from-sidecar, what to load: full (default), active (the path from the leaf to its root) or tail:N (the last N entries)",
+    })
+    .option("allow-stale", {
+      type: "boolean",
+      default: false,
+      describe: "With --from-sidecar, read a sidecar that is behind or stale, or whose freshness is unknown, as it is",
+    });
+}
+
+/** What --from-sidecar read, for commands that say so (partial modes). */
+export interface SidecarReadInfo {
+  root: string;
+  mode: string;
+  /** Entries loaded (the whole store in full mode). */
+  loaded: number;
+  /** Entries in the store. */
+  entries: number;
+  freshness: Freshness;
+}
+
+export interface OpenedForCommand {
+  session: Session;
+  /** Set when the entries came from the sidecar. */
+  sidecar?: SidecarReadInfo;
+}
+
+/**
+ * The session a command shows: opened from the JSONL, or with --from-sidecar built from the
+ * JSONL's header and the sidecar's entries. `leaf` (an id or unique prefix) is the leaf an
+ * "active" load walks from.
+ */
+export async function openForCommand(file: string, args: SidecarReadArgs, leaf?: string): Promise<OpenedForCommand> {
+  if (!args.fromSidecar) {
+    if (args.mode !== undefined) throw usageError("--mode needs --from-sidecar");
+    if (args.allowStale) throw usageError("--allow-stale needs --from-sidecar");
+    return { session: await openSession(file) };
+  }
+  return openFromSidecar(file, { mode: args.mode ?? "full", allowStale: args.allowStale, leaf });
+}
+
+/** The leaf a command was given, among the entries the session holds (or its current leaf). */
+export function resolveLeaf(opened: OpenedForCommand, ref: string | undefined): string | null {
+  if (ref === undefined) return opened.session.leafId;
+  try {
+    return resolveEntryRef(opened.session, ref);
+  } catch (err) {
+    const sc = opened.sidecar;
+    if (!sc || sc.loaded === sc.entries || !(err instanceof SessfmtError) || err.code !== "E_ENTRY_NOT_FOUND") throw err;
+    throw new SessfmtError("E_ENTRY_NOT_FOUND", `${err.message} among the ${sc.loaded} of ${sc.entries} entries --mode ${sc.mode} loaded`, { cause: err });
+  }
+}
+
+function staleError(file: string, f: Freshness): SessfmtError {
+  const read = "or pass --allow-stale to read what the sidecar holds";
+  if (f.state === "behind") {
+    return new SessfmtError("E_SIDECAR_STALE", `the sidecar is behind the JSONL (${f.newBytes ?? 0} bytes appended after what it indexed); run \`sessfmt sidecar sync ${file}\`, ${read}`, { file });
+  }
+  const what = f.state === "stale" ? `the sidecar is stale (${f.reason})` : `the sidecar's freshness is unknown (${f.reason})`;
+  return new SessfmtError("E_SIDECAR_STALE", `${what}; run \`sessfmt sidecar sync --rebuild ${file}\`, ${read}`, { file });
+}
+
+/** An id or unique id prefix among all the store's entries (loaded or not). */
+function resolveStoreRef(store: SidecarStore, ref: string): string {
+  if (store.rowById(ref)) return ref;
+  const matches: string[] = [];
+  if (ref.length > 0) {
+    for (const r of store.rows) {
+      if (r.entryId.startsWith(ref) && !matches.includes(r.entryId)) {
+        matches.push(r.entryId);
+        if (matches.length > 5) break;
+      }
+    }
+  }
+  if (matches.length === 1) return matches[0] as string;
+  if (matches.length === 0) throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id or id prefix ${JSON.stringify(ref)} in the sidecar`, { file: store.root });
+  const shown = matches.slice(0, 5).map((m) => JSON.stringify(m)).join(", ");
+  throw new SessfmtError("E_INVALID_ARGUMENT", `id prefix ${JSON.stringify(ref)} is ambiguous: it matches ${shown}${matches.length > 5 ? ", ..." : ""}`, { file: store.root });
+}
+
+async function loadPayloads(store: SidecarStore, mode: string, leaf: string | undefined): Promise<LoadedPayload[]> {
+  const parsed = parseV2OpenMode(mode);
+  if (parsed.kind === "active") {
+    const path = await store.readActivePath(leaf === undefined ? undefined : resolveStoreRef(store, leaf));
+    return path.map((e) => ({ entrySeq: e.record.entrySeq, raw: e.raw })).sort((a, b) => a.entrySeq - b.entrySeq);
+  }
+  const rows = parsed.kind === "tail" ? store.rows.slice(Math.max(0, store.rows.length - parsed.count)) : store.rows;
+  const out: LoadedPayload[] = [];
+  for (const row of rows) {
+    const e = await store.readRow(row, true);
+    out.push({ entrySeq: e.record.entrySeq, raw: e.raw });
+  }
+  return out;
+}
+
+/** A parent that is in the store but was not loaded (active/tail) is no defect of the session. */
+function dropPartialLoadOrphans(diagnostics: SessionOpenDiagnostics, store: SidecarStore): void {
+  const real = (missing: string | undefined): boolean => missing === undefined || !store.rowById(missing);
+  const keep = <T>(list: T[], ok: (x: T) => boolean): void => {
+    let n = 0;
+    for (const x of list) if (ok(x)) list[n++] = x;
+    list.length = n;
+  };
+  keep(diagnostics.items, (d) => d.code !== "orphaned_parent" || real(d.missingParentId));
+  keep(diagnostics.orphanedParentLinks, (l) => real(l.missingParentId));
+}
+
+/**
+ * Build the session from the JSONL's header line and the sidecar's payloads (the JSONL's
+ * entry lines, byte for byte), laid out one per line and read by the same reader as the
+ * JSONL, so dialect, tree, names, labels and diagnostics come out as the JSONL's would.
+ * Line numbers are then put back to the JSONL's, and what the JSONL holds besides its
+ * entries (blank or invalid lines, a missing last line end) is added when every entry is
+ * loaded. Refuses a sidecar that is not fresh (quick check: size and mtime, else the header
+ * and the end of the indexed prefix are hashed) unless `allowStale`.
+ */
+export async function openFromSidecar(file: string, opts: { mode: string; allowStale: boolean; leaf?: string }): Promise<OpenedForCommand> {
+  parseV2OpenMode(opts.mode);
+  let jsonlSize: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new SessfmtError("E_NOT_A_FILE", "cannot open session: not a regular file", { file });
+    jsonlSize = st.size;
+  } catch (err) {
+    throw ioError(err, file, "cannot open session");
+  }
+  const root = sidecarRootFor(file);
+  try {
+    await lstat(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw ioError(err, root, "cannot stat");
+    throw new SessfmtError("E_SIDECAR_MISSING", `no V2 sidecar beside the file (${root}); create one with \`sessfmt sidecar create ${file}\``, { file });
+  }
+  // Opened with nothing loaded: the index and the fingerprint, then just the frames the mode names.
+  const store = await openSidecar(file, { mode: "tail:0" });
+  try {
+    const freshness = await checkFreshness(file, store.fingerprint, "quick");
+    if (freshness.state !== "fresh" && !opts.allowStale) throw staleError(file, freshness);
+    const header = await readHeaderLine(file);
+    const loaded = await loadPayloads(store, opts.mode, opts.leaf);
+    const full = loaded.length === store.rows.length;
+
+    const nl = Buffer.from("\n");
+    const parts: Buffer[] = [header.bytes, nl];
+    for (const p of loaded) parts.push(p.raw, nl);
+    const data = Buffer.concat(parts);
+    const built = openSessionFromBuffer(data, { name: file });
+
+    const place = await placeInJsonl({
+      file,
+      headerLine: header.line,
+      headerLength: header.bytes.length,
+      jsonlSize,
+      fingerprint: store.fingerprint,
+      entries: store.rows.length,
+      loaded,
+      reportLines: full && freshness.state === "fresh",
+    });
+    // In the built copy the header is line 1 and payload i is line i + 2.
+    const jsonlLine = (builtLine: number): number => {
+      const p = loaded[builtLine - 2];
+      return p ? place.lineOf(p.entrySeq) : header.line;
+    };
+    for (const r of built.records) r.line = jsonlLine(r.line);
+    const diagnostics = built.diagnostics;
+    for (const d of diagnostics.items) {
+      d.line = jsonlLine(d.line);
+      if (d.firstLine !== undefined) d.firstLine = jsonlLine(d.firstLine);
+    }
+    for (const d of place.lineDiagnostics) diagnostics.add(d);
+    if (!full) dropPartialLoadOrphans(diagnostics, store);
+    // Stable: diagnostics of one line keep the order the reader gives them. Offsets stay
+    // those of the in-memory copy (records are read from it); no command here prints them.
+    diagnostics.items.sort((a, b) => a.line - b.line);
+
+    const session = new Session({
+      source: new BufferSource(data, file),
+      header: built.header,
+      headerSpan: { ...built.headerSpan, line: header.line },
+      version: built.version,
+      dialect: built.dialect,
+      records: built.records as EntryRecord[],
+      tree: built.tree,
+      diagnostics,
+      size: jsonlSize,
+    });
+    return { session, sidecar: { root: store.root, mode: opts.mode, loaded: loaded.length, entries: store.rows.length, freshness } };
+  } finally {
+    await store.close();
+  }
+}
