@@ -1,61 +1,132 @@
-// Benchmark harness: each scenario runs in fresh processes (one warm-up, then N measured
-// runs) and reports the median wall time inside the process and the peak RSS of the whole
-// process, with the ratio against the reference measured in the same run.
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, writeFileSync, statSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { generateSession } from "./generate.mjs";
+// sessfmt benchmarks: `npm run bench` (builds dist/ first), then this script.
+//
+//   node bench/run.mjs [--quick] [--big] [--runs N] [--only ID,...] [--out FILE] [--data DIR] [--smoke]
+//
+//   --quick   small data (a 2 MB session, 50-file archive, fewer appends), 3 runs
+//   --big     add the 1 GB and 2 GB sessions (target 2); generated once, ~3 GB on disk
+//   --runs N  measured runs per variant (default 5; the 1-2 GB sessions at most 3)
+//   --only    scenario ids (or prefixes) to run
+//   --out     results file (default bench/results.json)
+//   --data    where generated data lives (default bench/.data, gitignored)
+//   --smoke   tiny sizes, one run, no warm-up: checks that the harness works (tests use it)
+//
+// Each variant runs in fresh processes: warm-up runs, then the measured runs, interleaved
+// with the baseline's. The table shows medians; bench/results.json has every sample.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { ensureArchive, ensureSession, GENERATOR_VERSION } from "./generate.mjs";
+import { measureVariants } from "./measure.mjs";
+import { datasets, judge, profileFor, scenarios } from "./scenarios.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const dataDir = join(here, ".data");
-mkdirSync(dataDir, { recursive: true });
-const runs = Number(process.env.SESSFMT_BENCH_RUNS ?? 5);
-const quick = process.argv.includes("--quick");
-
-function once(script, file) {
-  const out = execFileSync(process.execPath, [join(here, "scenarios", script), file], { encoding: "utf8", maxBuffer: 1 << 26 });
-  return JSON.parse(out.trim().split("\n").pop());
-}
-
-function measure(script, file, copyFirst) {
-  const samples = [];
-  for (let i = 0; i <= runs; i++) {
-    let target = file;
-    if (copyFirst) {
-      target = join(dataDir, `copy-${process.pid}.jsonl`);
-      copyFileSync(file, target);
+function parseArgs(argv) {
+  const flags = { quick: false, big: false, smoke: false, runs: undefined, only: undefined, out: undefined, data: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") flags.quick = true;
+    else if (a === "--big") flags.big = true;
+    else if (a === "--smoke") flags.smoke = true;
+    else if (a === "--runs") flags.runs = Number(argv[++i]);
+    else if (a === "--only") flags.only = String(argv[++i]).split(",");
+    else if (a === "--out") flags.out = argv[++i];
+    else if (a === "--data") flags.data = argv[++i];
+    else {
+      console.error(`unknown argument ${a}\nusage: node bench/run.mjs [--quick] [--big] [--runs N] [--only ID,...] [--out FILE] [--data DIR] [--smoke]`);
+      process.exit(2);
     }
-    const r = once(script, target);
-    if (i > 0) samples.push(r); // the first run is the warm-up
   }
-  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { ms: med(samples.map((s) => s.ms)), rssMb: med(samples.map((s) => s.maxRssKb)) / 1024, error: samples.find((s) => s.error)?.error };
+  if (flags.runs !== undefined && !(Number.isInteger(flags.runs) && flags.runs > 0)) {
+    console.error("--runs needs a positive integer");
+    process.exit(2);
+  }
+  return flags;
 }
 
-const inputs = [{ name: "real v1 fixture (1 MB)", file: join(here, "..", "fixtures", "real", "large-session.jsonl") }];
-for (const mb of quick ? [2] : [10, 100]) {
-  const file = join(dataDir, `session-${mb}mb.jsonl`);
-  if (!existsSync(file)) await generateSession(file, mb * 1024 * 1024, mb);
-  inputs.push({ name: `generated ${mb} MB`, file });
+const here = import.meta.dirname;
+const flags = parseArgs(process.argv.slice(2));
+const profile = profileFor(flags);
+const dataDir = flags.data ?? join(here, ".data");
+const tmpDir = join(dataDir, "tmp");
+const outFile = flags.out ?? join(here, "results.json");
+mkdirSync(tmpDir, { recursive: true });
+const log = (s) => process.stderr.write(`${s}\n`);
+
+const data = datasets(profile, dataDir);
+let list = scenarios(profile, data, tmpDir);
+if (flags.only) list = list.filter((s) => flags.only.some((p) => s.id.startsWith(p)));
+
+// Data first, so no measurement shares the machine with the generator.
+const dataMeta = {};
+for (const name of new Set(list.flatMap((s) => s.data))) {
+  const d = data[name];
+  dataMeta[name] = d.kind === "session" ? await ensureSession(d.file, d.bytes, d.seed, log) : await ensureArchive(d.root, d.count, d.seed, log);
 }
 
-const rows = [];
-for (const { name, file } of inputs) {
-  if (!existsSync(file)) continue;
-  const ours = measure("open-context-sessfmt.mjs", file, false);
-  const ref = measure("open-context-reference.mjs", file, true);
-  rows.push({
-    scenario: `open+context: ${name}`,
-    bytes: statSync(file).size,
-    sessfmtMs: +ours.ms.toFixed(1),
-    referenceMs: +ref.ms.toFixed(1),
-    timeRatio: +(ours.ms / ref.ms).toFixed(3),
-    sessfmtRssMb: +ours.rssMb.toFixed(1),
-    referenceRssMb: +ref.rssMb.toFixed(1),
-    rssRatio: +(ours.rssMb / ref.rssMb).toFixed(3),
-    referenceError: ref.error,
-  });
+const results = [];
+for (const sc of list) {
+  log(`${sc.id}: ${sc.title}`);
+  const runs = sc.runs ?? profile.runs;
+  const measured = measureVariants(sc.variants, { runs, warmup: profile.warmup, log });
+  const verdict = judge(sc, measured);
+  results.push({ id: sc.id, target: sc.target, title: sc.title, rate: sc.rate === true, data: sc.data.map((n) => ({ name: n, ...dataMeta[n] })), ...measured, ...verdict });
 }
-console.table(rows);
-writeFileSync(join(here, "results.json"), JSON.stringify({ at: new Date().toISOString(), node: process.version, runs, rows }, null, 2));
+rmSync(tmpDir, { recursive: true, force: true });
+
+const doc = {
+  schema: "sessfmt.bench.v1",
+  at: new Date().toISOString(),
+  profile: profile.name,
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  cpus: cpus().length,
+  memoryGb: +(totalmem() / 2 ** 30).toFixed(1),
+  runs: profile.runs,
+  warmup: profile.warmup,
+  generator: GENERATOR_VERSION,
+  scenarios: results,
+};
+writeFileSync(outFile, `${JSON.stringify(doc, null, 2)}\n`);
+process.stdout.write(renderTable(doc));
+log(`results: ${outFile}`);
+
+function fmtMs(ms) {
+  if (ms === undefined) return "-";
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
+}
+
+function fmtRate(r) {
+  return r === undefined ? "-" : `${Math.round(r).toLocaleString("en-US")}/s`;
+}
+
+function cell(v, rate) {
+  if (v.error && v.failures === v.runs) return `FAILS after ${fmtMs(median(v.samples.map((x) => x.ms)))}, ${v.medianRssMb.toFixed(0)} MB: ${shorten(v.error, 60)}`;
+  const main = rate ? fmtRate(v.medianRate) : fmtMs(v.medianMs);
+  return `${main}, ${v.medianRssMb.toFixed(0)} MB${v.failures ? ` (${v.failures} failed)` : ""}`;
+}
+
+function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length ? v[v.length >> 1] : undefined;
+}
+
+function shorten(s, n) {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+function renderTable(d) {
+  const rows = [["scenario", "target", "sessfmt", "baseline", "ratios", "goal", "met"]];
+  for (const r of d.scenarios) {
+    const ratios = Object.entries(r.ratios)
+      .map(([k, v]) => `${k.replace("Ratio", "").replace("processWall", "process")} ${v.toFixed(2)}x`)
+      .join(", ");
+    const goals = r.goals.length ? r.goals.map((g) => g.text).join("; ") : "-";
+    const met = r.goals.length ? r.goals.map((g) => (g.met === true ? "yes" : g.met === false ? "NO" : g.met)).join("; ") : "-";
+    rows.push([r.title, r.target, cell(r.sessfmt, r.rate), cell(r.baseline, r.rate), ratios || "-", goals, met]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
+  const line = (row) => `| ${row.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;
+  const sep = `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`;
+  const counts = [...new Set(d.scenarios.map((r) => r.sessfmt.runs))].sort((a, b) => b - a).join(" or ");
+  const head = `sessfmt bench (${d.profile}), ${d.at}, node ${d.node}, ${d.cpus} CPUs; median of ${counts} runs after ${d.warmup} warm-up, each a fresh process; time = the operation, after module loading; RSS = peak RSS of the whole process\n`;
+  return `${head}${[line(rows[0]), sep, ...rows.slice(1).map(line)].join("\n")}\n`;
+}

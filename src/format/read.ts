@@ -3,11 +3,34 @@ import { stat } from "node:fs/promises";
 import { isUtf8 } from "node:buffer";
 import { SessfmtError, ioError } from "./errors.js";
 import { SessionOpenDiagnostics, diagnosticError, type SkipReason } from "./diagnostics.js";
-import { scanBuffer, scanFile, scanFileSync, type LineSpan, type ScanOptions } from "./scan.js";
+import { readFileBytes, readFileBytesSync, scanBuffer, scanFile, scanFileSync, type LineSpan, type ScanOptions } from "./scan.js";
 import { KNOWN_ENTRY_TYPES, type SessionDialect, type SessionHeader } from "./types.js";
 import type { EntryRecord } from "./record.js";
 import { applyLegacyPatch, upgradeV1Records, type V1Facts } from "./legacy.js";
 import { hasLoneSurrogate, mayHaveLoneSurrogate } from "./surrogates.js";
+import {
+  F_FIRST_KEPT_ENTRY_INDEX,
+  F_ID,
+  F_LABEL,
+  F_MESSAGE,
+  F_MESSAGE_ROLE,
+  F_NAME,
+  F_PARENT_ID,
+  F_TARGET_ID,
+  F_TIMESTAMP,
+  F_TYPE,
+  K_ABSENT,
+  K_NULL,
+  K_NUMBER,
+  K_OBJECT,
+  K_STRING,
+  LineFields,
+  ObjectFields,
+  SCAN_CERTAIN,
+  scanLine,
+  warmUpScanner,
+  type FieldView,
+} from "./fast-fields.js";
 import { BufferSource, FileSource, type FileIdentity } from "./source.js";
 import { SessionTree } from "./tree.js";
 import { Session } from "./session.js";
@@ -16,8 +39,10 @@ export interface OpenOptions {
   /** Throw the first diagnostic as a SessfmtError instead of collecting it. */
   strict?: boolean;
   /**
-   * Keep every parsed entry in memory (fast repeated access). Default: true for files up
-   * to 64 MiB; larger files keep only the index and re-read entries when asked.
+   * What stays in memory after open (SPEC 5.1). `true`: every entry, parsed at open.
+   * Default: files up to 4 MiB as `true`; up to 64 MiB the file's bytes, each entry parsed
+   * the first time it is asked for; larger files only the index, entries re-read by
+   * offset. `false`: only the index, whatever the size.
    */
   retainEntries?: boolean;
   /** Longest line accepted (default just under V8's string limit). */
@@ -30,10 +55,33 @@ export interface OpenOptions {
 const RETAIN_LIMIT = 64 * 1024 * 1024;
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
+/**
+ * Files this size or smaller are parsed whole at open and every entry kept (unless
+ * retainEntries is false): JSON.parse runs at full speed from the first byte, while the
+ * fast scanner only pays off once the optimising compiler has compiled it, a few MB into
+ * a process, and a small file's parsed entries cost little memory.
+ */
+const EAGER_PARSE_LIMIT = 4 * 1024 * 1024;
+
+function parsesAll(opts: OpenOptions, size: number): boolean {
+  return opts.retainEntries === true || (opts.retainEntries === undefined && size <= EAGER_PARSE_LIMIT);
+}
+
+/** Files this size or smaller are read into memory whole and kept (unless retainEntries is false). */
+function keepsBytes(opts: OpenOptions, size: number): boolean {
+  return opts.retainEntries !== false && size <= RETAIN_LIMIT;
+}
+
 /** Open a session file (lenient by default). Never modifies the file. */
 export async function openSession(file: string, opts: OpenOptions = {}): Promise<Session> {
   const identity = await identify(file);
   const loader = new SessionLoader(file, opts, identity.size);
+  loader.prepare();
+  if (keepsBytes(opts, identity.size)) {
+    const data = await readFileBytes(file, identity.size, opts);
+    scanBuffer(data, loader.onLine, wholeBufferOptions(opts, data, file));
+    return loader.finish(new BufferSource(data, file), data.length);
+  }
   const scanned = await scanFile(file, loader.onLine, scanOptions(opts, identity.size));
   return loader.finish(new FileSource(file, { ...identity, size: scanned }), scanned);
 }
@@ -42,6 +90,12 @@ export async function openSession(file: string, opts: OpenOptions = {}): Promise
 export function openSessionSync(file: string, opts: OpenOptions = {}): Session {
   const identity = identifySync(file);
   const loader = new SessionLoader(file, opts, identity.size);
+  loader.prepare();
+  if (keepsBytes(opts, identity.size)) {
+    const data = readFileBytesSync(file, identity.size, opts);
+    scanBuffer(data, loader.onLine, wholeBufferOptions(opts, data, file));
+    return loader.finish(new BufferSource(data, file), data.length);
+  }
   const scanned = scanFileSync(file, loader.onLine, scanOptions(opts, identity.size));
   return loader.finish(new FileSource(file, { ...identity, size: scanned }), scanned);
 }
@@ -50,8 +104,14 @@ export function openSessionSync(file: string, opts: OpenOptions = {}): Session {
 export function openSessionFromBuffer(data: Buffer | string, opts: OpenOptions & { name?: string } = {}): Session {
   const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   const loader = new SessionLoader(opts.name, opts, buf.length);
-  scanBuffer(buf, loader.onLine, { maxLineBytes: opts.maxLineBytes, chunkSize: opts.chunkSize });
+  loader.prepare();
+  scanBuffer(buf, loader.onLine, wholeBufferOptions(opts, buf, opts.name));
   return loader.finish(new BufferSource(buf), buf.length);
+}
+
+/** Bytes already in memory are split in one piece (no line is copied) unless a chunk size is asked for. */
+function wholeBufferOptions(opts: OpenOptions, data: Buffer, name: string | undefined): ScanOptions {
+  return { maxLineBytes: opts.maxLineBytes, chunkSize: opts.chunkSize ?? Math.max(1, data.length), signal: opts.signal, name };
 }
 
 function scanOptions(opts: OpenOptions, size: number): ScanOptions {
@@ -115,6 +175,33 @@ function parseLine(bytes: Buffer, span: LineSpan): Parsed {
   return { ok: true, value: value as Record<string, unknown>, text };
 }
 
+/**
+ * A record with its type's fields set in the literal: a field added after creation would
+ * give every record an extra property store, which on a file of 10^6 entries is tens of MB.
+ */
+function newRecord(
+  index: number,
+  span: LineSpan,
+  type: string,
+  id: string,
+  parentId: string | null,
+  timestamp: string,
+  role: string | undefined,
+  targetId: string | undefined,
+  label: string | undefined,
+  name: string | undefined,
+): EntryRecord {
+  const { line, offset, length, eol } = span;
+  if (role !== undefined) return { index, line, offset, length, eol, type, id, parentId, timestamp, role };
+  if (targetId !== undefined) {
+    return label !== undefined
+      ? { index, line, offset, length, eol, type, id, parentId, timestamp, targetId, label }
+      : { index, line, offset, length, eol, type, id, parentId, timestamp, targetId };
+  }
+  if (name !== undefined) return { index, line, offset, length, eol, type, id, parentId, timestamp, name };
+  return { index, line, offset, length, eol, type, id, parentId, timestamp };
+}
+
 /** Turns scanned lines into a header, entry records and diagnostics. */
 class SessionLoader {
   private header: SessionHeader | undefined;
@@ -124,8 +211,11 @@ class SessionLoader {
   private readonly records: EntryRecord[] = [];
   private readonly v1Facts = new Map<EntryRecord, V1Facts>();
   private readonly diagnostics = new SessionOpenDiagnostics();
-  private readonly retain: boolean;
+  /** Every entry is parsed at open and kept (retainEntries true, or a small file). */
+  private readonly retainAll: boolean;
+  private readonly lineFields = new LineFields();
   private lastSpan: LineSpan | undefined;
+  private lastId: string | null = null;
   private lastSkipped = false;
 
   constructor(
@@ -133,7 +223,12 @@ class SessionLoader {
     private readonly opts: OpenOptions,
     size: number,
   ) {
-    this.retain = opts.retainEntries ?? size <= RETAIN_LIMIT;
+    this.retainAll = parsesAll(opts, size);
+  }
+
+  /** Before the first read: get the fast scanner compiled if this open will use it. */
+  prepare(): void {
+    if (!this.retainAll) warmUpScanner();
   }
 
   readonly onLine = (bytes: Buffer, span: LineSpan): void => {
@@ -214,57 +309,103 @@ class SessionLoader {
   }
 
   private readEntry(bytes: Buffer, span: LineSpan): void {
+    if (span.oversize) {
+      this.skip(span, "line_too_long", `line of ${span.length} bytes is longer than the limit`);
+      return;
+    }
+    if (!isUtf8(bytes)) {
+      this.skip(span, "invalid_utf8", "line is not valid UTF-8");
+      return;
+    }
+    // Fast path: a grammar check and the few fields the index needs, no object built.
+    // Pointless when every entry is parsed anyway.
+    if (!this.retainAll && scanLine(bytes, this.lineFields) === SCAN_CERTAIN) {
+      // A certain line has no surrogate escape, so no lone surrogate (raw ones are not UTF-8).
+      const r = this.entryRecord(this.lineFields, span, false);
+      if (r) this.records.push(r);
+      return;
+    }
+    // Unsure (invalid JSON, not an object, escaped keys, surrogate escapes): JSON.parse
+    // decides and words the diagnostics, exactly as if there were no fast path.
     const parsed = parseLine(bytes, span);
     if (!parsed.ok) {
       this.skip(span, parsed.reason, parsed.message);
       return;
     }
     const o = parsed.value;
-    const type = o.type;
-    if (typeof type !== "string" || type.length === 0) {
-      this.skip(span, type === undefined ? "missing_field" : "invalid_field", `entry has ${type === undefined ? "no" : "an invalid"} "type"`);
-      return;
+    const r = this.entryRecord(new ObjectFields(o), span, mayHaveLoneSurrogate(parsed.text) && hasLoneSurrogate(o));
+    if (!r) return;
+    if (this.retainAll) r.value = o as EntryRecord["value"];
+    this.records.push(r);
+  }
+
+  /** The record for a line that is a JSON object, or undefined (with a diagnostic) when it cannot be an entry. */
+  private entryRecord(f: FieldView, span: LineSpan, loneSurrogate: boolean): EntryRecord | undefined {
+    const typeKind = f.kind(F_TYPE);
+    const type = typeKind === K_STRING ? f.str(F_TYPE) : "";
+    if (type.length === 0) {
+      const missing = typeKind === K_ABSENT;
+      this.skip(span, missing ? "missing_field" : "invalid_field", `entry has ${missing ? "no" : "an invalid"} "type"`);
+      return undefined;
     }
     if (type === "session") {
       this.skip(span, "extra_header", "a second session header inside the file");
-      return;
+      return undefined;
     }
     const legacyV1 = this.version < 2;
     let id = "";
     let parentId: string | null = null;
     if (!legacyV1) {
-      if (typeof o.id !== "string" || o.id.length === 0) {
-        this.skip(span, o.id === undefined ? "missing_field" : "invalid_field", `entry has ${o.id === undefined ? "no" : "an invalid"} "id"`);
-        return;
+      const idKind = f.kind(F_ID);
+      if (idKind === K_STRING) id = f.str(F_ID);
+      if (id.length === 0) {
+        const missing = idKind === K_ABSENT;
+        this.skip(span, missing ? "missing_field" : "invalid_field", `entry has ${missing ? "no" : "an invalid"} "id"`);
+        return undefined;
       }
-      id = o.id;
-      const p = o.parentId;
-      if (p === undefined) {
+      const pk = f.kind(F_PARENT_ID);
+      if (pk === K_ABSENT) {
         this.dialect = "rust"; // the Rust writer omits a null parentId
-      } else if (p !== null && typeof p !== "string") {
-        this.skip(span, "invalid_field", `entry ${JSON.stringify(id)} has a parentId that is neither a string nor null`);
-        return;
-      } else {
+      } else if (pk === K_STRING) {
+        const p = f.str(F_PARENT_ID);
         parentId = p === "" ? null : p;
+      } else if (pk !== K_NULL) {
+        this.skip(span, "invalid_field", `entry ${JSON.stringify(id)} has a parentId that is neither a string nor null`);
+        return undefined;
       }
     }
-    if (typeof o.timestamp !== "string") {
-      this.skip(span, o.timestamp === undefined ? "missing_field" : "invalid_field", `entry has ${o.timestamp === undefined ? "no" : "an invalid"} "timestamp"`);
-      return;
+    const tk = f.kind(F_TIMESTAMP);
+    if (tk !== K_STRING) {
+      this.skip(span, tk === K_ABSENT ? "missing_field" : "invalid_field", `entry has ${tk === K_ABSENT ? "no" : "an invalid"} "timestamp"`);
+      return undefined;
     }
-    const r: EntryRecord = {
-      index: this.records.length,
-      line: span.line,
-      offset: span.offset,
-      length: span.length,
-      eol: span.eol,
-      type,
-      id,
-      parentId,
-      timestamp: o.timestamp,
-    };
-    if (!this.typeFields(o, r, span)) return;
-    if (mayHaveLoneSurrogate(parsed.text) && hasLoneSurrogate(o)) {
+    // Checks for fields whose absence would break tree or context building.
+    let role: string | undefined;
+    let targetId: string | undefined;
+    let label: string | undefined;
+    let name: string | undefined;
+    if (type === "message") {
+      if (f.kind(F_MESSAGE) !== K_OBJECT || f.kind(F_MESSAGE_ROLE) !== K_STRING) {
+        this.skip(span, f.kind(F_MESSAGE) === K_ABSENT ? "missing_field" : "invalid_field", 'message entry has no "message" object with a string "role"');
+        return undefined;
+      }
+      role = f.str(F_MESSAGE_ROLE);
+    } else if (type === "label") {
+      const k = f.kind(F_TARGET_ID);
+      if (k !== K_STRING) {
+        this.skip(span, k === K_ABSENT ? "missing_field" : "invalid_field", 'label entry has no string "targetId"');
+        return undefined;
+      }
+      targetId = f.str(F_TARGET_ID);
+      if (f.kind(F_LABEL) === K_STRING) label = f.str(F_LABEL);
+    } else if (type === "session_info") {
+      if (f.kind(F_NAME) === K_STRING) name = f.str(F_NAME);
+    }
+    // Most entries are children of the entry before them: share that id string.
+    if (parentId !== null && parentId === this.lastId) parentId = this.lastId;
+    this.lastId = id;
+    const r = newRecord(this.records.length, span, type, id, parentId, f.str(F_TIMESTAMP), role, targetId, label, name);
+    if (loneSurrogate) {
       this.diagnostics.add({
         code: "lone_surrogate",
         line: span.line,
@@ -286,39 +427,10 @@ class SessionLoader {
     if (this.version < 3 && type === "message" && r.role === "hookMessage") {
       r.legacy = { assignIds: false, dropFirstKeptEntryIndex: false, hookMessage: true };
     }
-    if (legacyV1 && type === "compaction" && typeof o.firstKeptEntryIndex === "number") {
-      this.v1Facts.set(r, { firstKeptEntryIndex: o.firstKeptEntryIndex });
+    if (legacyV1 && type === "compaction" && f.kind(F_FIRST_KEPT_ENTRY_INDEX) === K_NUMBER) {
+      this.v1Facts.set(r, { firstKeptEntryIndex: f.num(F_FIRST_KEPT_ENTRY_INDEX) });
     }
-    if (this.retain) r.value = o as EntryRecord["value"];
-    this.records.push(r);
-  }
-
-  /** Per-type checks for fields whose absence would break tree or context building. */
-  private typeFields(o: Record<string, unknown>, r: EntryRecord, span: LineSpan): boolean {
-    switch (r.type) {
-      case "message": {
-        const m = o.message;
-        if (m === null || typeof m !== "object" || Array.isArray(m) || typeof (m as { role?: unknown }).role !== "string") {
-          this.skip(span, m === undefined ? "missing_field" : "invalid_field", 'message entry has no "message" object with a string "role"');
-          return false;
-        }
-        r.role = (m as { role: string }).role;
-        return true;
-      }
-      case "label":
-        if (typeof o.targetId !== "string") {
-          this.skip(span, o.targetId === undefined ? "missing_field" : "invalid_field", 'label entry has no string "targetId"');
-          return false;
-        }
-        r.targetId = o.targetId;
-        if (typeof o.label === "string") r.label = o.label;
-        return true;
-      case "session_info":
-        if (typeof o.name === "string") r.name = o.name;
-        return true;
-      default:
-        return true;
-    }
+    return r;
   }
 
   finish(source: FileSource | BufferSource, size: number): Session {
@@ -339,7 +451,7 @@ class SessionLoader {
     if (this.version < 2) {
       for (const d of upgradeV1Records(this.header.id, this.records, this.v1Facts, this.headerSpan.line)) this.diagnostics.add(d);
     }
-    if (this.retain && this.version < 3) {
+    if (this.retainAll && this.version < 3) {
       for (const r of this.records) if (r.legacy && r.value) r.value = applyLegacyPatch(r.value as Record<string, unknown>, r);
     }
     const tree = new SessionTree(this.records);

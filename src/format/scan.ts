@@ -42,6 +42,8 @@ export interface ScanOptions {
   endOffset?: number;
   signal?: AbortSignal;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** scanBuffer: what to call the bytes in error messages (a file name). */
+  name?: string;
 }
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
@@ -206,14 +208,91 @@ export async function scanFile(file: string, onLine: LineHandler, opts: ScanOpti
   }
 }
 
-/** Scan an in-memory buffer (chunked the same way, so tests exercise the carry path). */
+/**
+ * Scan an in-memory buffer. Chunked the same way as a file (default 4 MiB), so tests
+ * exercise the carry path; a chunk size of the whole buffer hands every line over as a
+ * view into `data`, with no copy.
+ */
 export function scanBuffer(data: Buffer, onLine: LineHandler, opts: ScanOptions = {}): number {
-  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const chunkSize = Math.max(1, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const end = opts.endOffset ?? data.length;
   const splitter = new LineSplitter(onLine, opts.maxLineBytes, opts.startOffset ?? 0, opts.startLine ?? 1);
   for (let pos = opts.startOffset ?? 0; pos < end; pos += chunkSize) {
+    checkAbort(opts.signal, opts.name ?? "<buffer>");
     splitter.push(data.subarray(pos, Math.min(end, pos + chunkSize)));
   }
   splitter.end();
   return end;
+}
+
+/** Bytes read per call when a file is read whole (progress and abort checks in between). */
+const WHOLE_READ_PIECE = 8 * 1024 * 1024;
+
+/**
+ * Read the first `size` bytes of a file into one Buffer (fewer if the file is shorter
+ * by now). For files small enough to keep: one allocation, then every line is a view.
+ */
+export async function readFileBytes(
+  file: string,
+  size: number,
+  opts: { signal?: AbortSignal; onProgress?: (bytesDone: number, bytesTotal: number) => void } = {},
+): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await openAsync(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "cannot open");
+  }
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let pos = 0;
+    while (pos < size) {
+      checkAbort(opts.signal, file);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, pos, Math.min(WHOLE_READ_PIECE, size - pos), pos));
+      } catch (err) {
+        throw ioError(err, file, `read failed at byte ${pos}`);
+      }
+      if (n === 0) break; // the file shrank under us: read what was there
+      pos += n;
+      opts.onProgress?.(pos, size);
+    }
+    return pos === size ? buf : buf.subarray(0, pos);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Synchronous readFileBytes. */
+export function readFileBytesSync(
+  file: string,
+  size: number,
+  opts: { signal?: AbortSignal; onProgress?: (bytesDone: number, bytesTotal: number) => void } = {},
+): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (err) {
+    throw ioError(err, file, "cannot open");
+  }
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let pos = 0;
+    while (pos < size) {
+      checkAbort(opts.signal, file);
+      let n: number;
+      try {
+        n = readSync(fd, buf, pos, Math.min(WHOLE_READ_PIECE, size - pos), pos);
+      } catch (err) {
+        throw ioError(err, file, `read failed at byte ${pos}`);
+      }
+      if (n === 0) break;
+      pos += n;
+      opts.onProgress?.(pos, size);
+    }
+    return pos === size ? buf : buf.subarray(0, pos);
+  } finally {
+    closeSync(fd);
+  }
 }

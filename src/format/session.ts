@@ -8,6 +8,9 @@ import { applyLegacyPatch } from "./legacy.js";
 import { buildContextFromPath, planFork, type ForkPlan } from "./context.js";
 import type { SessionContext, SessionDialect, SessionEntry, SessionHeader } from "./types.js";
 
+/** Entry types that can become a context message. */
+const CONTEXT_TYPES: ReadonlySet<string> = new Set(["message", "custom_message", "branch_summary"]);
+
 export interface SessionParts {
   source: ByteSource;
   header: SessionHeader;
@@ -164,13 +167,52 @@ export class Session {
   /**
    * What the LLM sees at a leaf, exactly as pi-coding-agent's buildSessionContext:
    * undefined = the current leaf; null = empty context; an unknown id = the last entry.
+   * Only the path entries the context can show are materialised (see contextRecords).
    */
   buildContext(leafId?: string | null): SessionContext {
     const target = leafId === undefined ? this.leafId : leafId;
     if (target === null) return { messages: [], thinkingLevel: "off", model: null };
     const leaf = this.tree.get(target) ?? this.records[this.records.length - 1];
     if (!leaf) return { messages: [], thinkingLevel: "off", model: null };
-    return buildContextFromPath(this.materialise(this.tree.pathFrom(leaf)));
+    return buildContextFromPath(this.materialise(this.contextRecords(this.tree.pathFrom(leaf))));
+  }
+
+  /**
+   * The entries of a root-first path that decide its context: the last thinking-level
+   * change, the last model change or assistant message, the last compaction with the
+   * entry its firstKeptEntryId names, and every entry that can become a message
+   * (message, custom_message, branch_summary) in the part the compaction keeps. Given
+   * these in path order, buildContextFromPath returns what it returns for the whole path
+   * (the rest can change neither the settings nor the messages), while a long session
+   * parses only what follows its last compaction.
+   */
+  private contextRecords(path: readonly EntryRecord[]): EntryRecord[] {
+    let thinking = -1;
+    let model = -1;
+    let compaction = -1;
+    for (let i = 0; i < path.length; i++) {
+      const r = path[i] as EntryRecord;
+      if (r.type === "thinking_level_change") thinking = i;
+      else if (r.type === "model_change" || (r.type === "message" && r.role === "assistant")) model = i;
+      else if (r.type === "compaction") compaction = i;
+    }
+    let firstKept = -1;
+    if (compaction >= 0) {
+      const c = this.materialise([path[compaction] as EntryRecord])[0] as { firstKeptEntryId?: unknown };
+      for (let i = 0; i < compaction; i++) {
+        if ((path[i] as EntryRecord).id === c.firstKeptEntryId) {
+          firstKept = i;
+          break;
+        }
+      }
+    }
+    const out: EntryRecord[] = [];
+    for (let i = 0; i < path.length; i++) {
+      const r = path[i] as EntryRecord;
+      const kept = compaction < 0 || i > compaction || (firstKept >= 0 && i >= firstKept);
+      if (i === thinking || i === model || i === compaction || i === firstKept || (kept && CONTEXT_TYPES.has(r.type))) out.push(r);
+    }
+    return out;
   }
 
   /** How to fork the session at a user message (see ForkPlan). */

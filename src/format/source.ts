@@ -9,9 +9,12 @@ export interface ByteSource {
   withReader<T>(fn: (read: (offset: number, length: number) => Buffer) => T): T;
 }
 
+/** Bytes held in memory: a buffer opened as such, or a small file read whole at open (`file` names it). */
 export class BufferSource implements ByteSource {
-  readonly file = undefined;
-  constructor(private readonly data: Buffer) {}
+  constructor(
+    private readonly data: Buffer,
+    readonly file: string | undefined = undefined,
+  ) {}
   withReader<T>(fn: (read: (offset: number, length: number) => Buffer) => T): T {
     return fn((offset, length) => this.data.subarray(offset, offset + length));
   }

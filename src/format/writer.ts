@@ -1,4 +1,5 @@
 import { constants } from "node:fs";
+import type { Stats } from "node:fs";
 import { open, realpath, stat, type FileHandle } from "node:fs/promises";
 import { SessfmtError, ioError } from "./errors.js";
 import type { SessionDiagnostic, SessionOpenDiagnostics } from "./diagnostics.js";
@@ -45,6 +46,11 @@ export interface SessionWriterOptions {
   signal?: AbortSignal;
 }
 
+/** An fdatasync started under the lock, awaited after its release (an object: await would flatten a promise). */
+interface PendingSync {
+  done: Promise<SessfmtError | undefined>;
+}
+
 /** Marks a batch whose first parent is the file's last entry at lock time. */
 const TAIL = Symbol("fileTail");
 type ParentRef = string | null | typeof TAIL;
@@ -59,6 +65,13 @@ interface Batch {
 }
 
 const APPEND_FLAGS = constants.O_RDWR | constants.O_APPEND;
+
+/**
+ * The append descriptor stays open between batches (an open and a close per batch cost
+ * about as much as the write) and is closed by close(), or after this long without a
+ * batch, so a writer that is dropped without close() holds no descriptor for long.
+ */
+const HANDLE_IDLE_MS = 1000;
 
 /**
  * Appends entries to a session file safely alongside other writers and readers. Every
@@ -99,6 +112,11 @@ export class SessionWriter extends TypedAppends {
   private lockLost: SessfmtError | undefined;
   private unsynced = false;
   private readonly background: BackgroundSync | undefined;
+  /** The held append descriptor and the inode it is open on. */
+  private handle: FileHandle | undefined;
+  private handleDev = -1;
+  private handleIno = -1;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   private constructor(file: string, session: Session, ident: { dev: number; ino: number }, opts: SessionWriterOptions) {
     super();
@@ -298,7 +316,11 @@ export class SessionWriter extends TypedAppends {
     await this.chain;
     await this.background?.stop();
     const bgError = this.background?.takeError();
-    if (this.durability !== "throughput") await this.syncIfNeeded();
+    try {
+      if (this.durability !== "throughput") await this.syncIfNeeded();
+    } finally {
+      await this.closeHandle();
+    }
     if (bgError) throw bgError;
   }
 
@@ -379,15 +401,68 @@ export class SessionWriter extends TypedAppends {
 
   // ---- internals: under the lock ----
 
-  private async openForAppend(): Promise<FileHandle> {
+  /**
+   * The append descriptor for the file now at the path, with that file's stat: the held
+   * one while the path still names its inode (one stat), else a fresh open (after an
+   * atomic rewrite or a first batch). Called under the lock.
+   */
+  private async appendHandle(): Promise<{ fh: FileHandle; st: Stats }> {
+    if (this.handle) {
+      let st: Stats;
+      try {
+        st = await stat(this.file);
+      } catch (err) {
+        throw ioError(err, this.file, "cannot open for appending");
+      }
+      if (st.dev === this.handleDev && st.ino === this.handleIno) return { fh: this.handle, st };
+      await this.closeHandle();
+    }
+    let fh: FileHandle;
     try {
-      return await open(this.file, APPEND_FLAGS);
+      fh = await open(this.file, APPEND_FLAGS);
     } catch (err) {
       throw ioError(err, this.file, "cannot open for appending");
     }
+    let st: Stats;
+    try {
+      st = await fh.stat();
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw ioError(err, this.file, "cannot stat");
+    }
+    this.handle = fh;
+    this.handleDev = st.dev;
+    this.handleIno = st.ino;
+    return { fh, st };
   }
 
-  private async underLock(fn: (fh: FileHandle, lock: LockHandle) => Promise<void>): Promise<void> {
+  private async closeHandle(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const fh = this.handle;
+    this.handle = undefined;
+    this.handleDev = -1;
+    this.handleIno = -1;
+    await fh?.close().catch(() => undefined);
+  }
+
+  /** Close the held descriptor once no batch has used it for HANDLE_IDLE_MS (between batches). */
+  private scheduleIdleClose(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      this.chain = this.chain.then(() => this.closeHandle(), noop);
+    }, HANDLE_IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  /**
+   * Run `fn` under the lock with the append descriptor. `fn` may hand back a pending
+   * fdatasync (strict mode): it runs while the lock is released, since the bytes are
+   * already in the file and the lock only guards where lines go; the append still
+   * resolves only once the fdatasync did.
+   */
+  private async underLock(fn: (fh: FileHandle, lock: LockHandle) => Promise<PendingSync | void>): Promise<void> {
     const lost = this.lockLost ?? this.background?.takeError();
     this.lockLost = undefined;
     if (lost) throw lost;
@@ -397,28 +472,32 @@ export class SessionWriter extends TypedAppends {
       signal: this.opts.signal,
     });
     let failed = false;
+    let pending: PendingSync | void;
     try {
-      const fh = await this.openForAppend();
-      try {
-        await this.catchUp(fh, lock);
-        await fn(fh, lock);
-      } finally {
-        await fh.close().catch(() => undefined);
-      }
+      const { fh, st } = await this.appendHandle();
+      await this.catchUp(fh, lock, st);
+      pending = await fn(fh, lock);
     } catch (err) {
       failed = true;
+      // A descriptor that failed under us is not trusted for the next batch.
+      await this.closeHandle();
       throw err;
     } finally {
       await lock.release().catch(() => undefined);
       // Lost after our bytes were down: this call succeeded; the next one reports it.
       if (!failed && lock.compromised) this.lockLost = lock.compromised;
+      if (!this.closing) this.scheduleIdleClose();
+    }
+    if (pending) {
+      const err = await pending.done;
+      if (err) throw err;
     }
   }
 
   /** Learn what other writers appended and make sure the file ends at a line boundary. */
-  private async catchUp(fh: FileHandle, lock: LockHandle): Promise<void> {
+  private async catchUp(fh: FileHandle, lock: LockHandle, current: Stats): Promise<void> {
     const fstat = () => fh.stat().catch((err: unknown) => Promise.reject(ioError(err, this.file, "cannot stat")));
-    let st = await fstat();
+    let st = current;
     if (st.dev !== this.dev || st.ino !== this.ino || st.size < this.boundary) {
       await this.reload();
       st = await fstat();
@@ -477,7 +556,7 @@ export class SessionWriter extends TypedAppends {
     });
   }
 
-  private async writeBatch(fh: FileHandle, lock: LockHandle, batch: Batch): Promise<void> {
+  private async writeBatch(fh: FileHandle, lock: LockHandle, batch: Batch): Promise<PendingSync | void> {
     const { entries, lines } = batch;
     const first = entries[0] as PreparedEntry;
     if (batch.firstParent === TAIL) {
@@ -519,15 +598,17 @@ export class SessionWriter extends TypedAppends {
     this.boundaryLine += entries.length;
     this.unsynced = true;
     if (this.durability === "strict") {
-      try {
-        await fh.datasync();
-      } catch (err) {
-        throw ioError(err, this.file, "entries were written but fsync failed");
-      }
-      this.unsynced = false;
-    } else {
-      this.background?.schedule();
+      // Resolves to the error, never rejects: nothing may go unhandled while the lock is released.
+      const done = fh.datasync().then(
+        () => {
+          this.unsynced = false;
+          return undefined;
+        },
+        (err: unknown) => ioError(err, this.file, "entries were written but fsync failed"),
+      );
+      return { done };
     }
+    this.background?.schedule();
   }
 
   // ---- internals: what is in the file ----

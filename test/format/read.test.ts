@@ -220,12 +220,24 @@ describe("U+2028 and U+2029 inside strings are not line ends", () => {
 });
 
 describe("streaming: entries may stay unparsed until asked for", () => {
-  it("with retainEntries false, no entry is materialised at open, and buildContext materialises only the path", () => {
+  it("with retainEntries false, no entry is materialised at open, and buildContext materialises nothing off the path", () => {
     const s = openSessionSync(fixture("v3-branched.jsonl"), { retainEntries: false });
     expect(s.records.every((r) => r.value === undefined)).toBe(true);
     s.buildContext("b000000a");
     const path = new Set(s.tree.pathToRoot("b000000a"));
-    for (const r of s.records) expect(r.value !== undefined, r.id).toBe(path.has(r));
+    for (const r of s.records) if (r.value !== undefined) expect(path.has(r), r.id).toBe(true);
+    expect(s.records.filter((r) => r.type === "message" && path.has(r)).every((r) => r.value !== undefined)).toBe(true);
+  });
+
+  it("buildContext parses nothing a compaction dropped: only the kept part and the compaction itself", () => {
+    {
+      const s = openSessionSync(fixture("compaction.jsonl"), { retainEntries: false });
+      const ctx = s.buildContext();
+      expect(ctx.messages.length).toBe(5); // the summary, d0000006, d0000007, d0000009, d000000a
+      const parsed = s.records.filter((r) => r.value !== undefined).map((r) => r.id);
+      // d0000008 (the last compaction) keeps d0000006 on; everything before is not needed.
+      expect(parsed).toEqual(["d0000006", "d0000007", "d0000008", "d0000009", "d000000a"]);
+    }
   });
 
   it("the chunk size does not change what is read", () => {
