@@ -1,5 +1,5 @@
 import { constants, type Stats } from "node:fs";
-import { copyFile, link, open, realpath, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { copyFile, link, lstat, open, readdir, realpath, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, resolve } from "node:path";
 import { SessfmtError, ioError } from "./errors.js";
@@ -108,6 +108,44 @@ async function createTemp(target: string, mode: number): Promise<{ path: string;
   }
 }
 
+/**
+ * Remove temp files of `target` left by processes that no longer exist (a rewrite killed
+ * before its rename). Only names of the exact form createTemp makes are considered, and
+ * only when their pid is not a live process on this machine; anything else is left alone.
+ * Best effort: a failure here never fails the rewrite.
+ */
+async function removeStaleTemps(target: string): Promise<void> {
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!m || processAlive(Number(m[1]))) continue;
+    const path = resolve(dir, name);
+    try {
+      if ((await lstat(path)).isFile()) await unlink(path);
+    } catch {
+      // Gone meanwhile, or not ours to remove.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 async function canonical(file: string): Promise<string> {
   try {
     return await realpath(file);
@@ -183,7 +221,8 @@ function sameFile(st: Stats, expect: NonNullable<RewriteOptions["expect"]>): boo
  * file or the new one, never a mix. The new file keeps the original's permission bits
  * (0600 for a new file). A symlink at `file` is followed: its target is rewritten. On
  * failure (including one thrown by `write`) the temp file and any backup made are
- * removed and the original is untouched.
+ * removed and the original is untouched. Temp files of this target left by a process
+ * that was killed mid-rewrite are removed after the next successful rewrite.
  */
 export async function rewriteFileAtomic(
   file: string,
@@ -227,6 +266,7 @@ export async function rewriteFileAtomic(
       await syncDirectory(dirname(target));
       if (backupPath && dirname(backupPath) !== dirname(target)) await syncDirectory(dirname(backupPath));
     }
+    await removeStaleTemps(target);
     const result: RewriteResult = { file: target, bytes: out.bytesWritten };
     if (backupPath) result.backupPath = backupPath;
     return result;

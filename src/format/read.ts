@@ -355,6 +355,7 @@ class SessionLoader {
     const legacyV1 = this.version < 2;
     let id = "";
     let parentId: string | null = null;
+    let omitsParent = false;
     if (!legacyV1) {
       const idKind = f.kind(F_ID);
       if (idKind === K_STRING) id = f.str(F_ID);
@@ -365,7 +366,7 @@ class SessionLoader {
       }
       const pk = f.kind(F_PARENT_ID);
       if (pk === K_ABSENT) {
-        this.dialect = "rust"; // the Rust writer omits a null parentId
+        omitsParent = true;
       } else if (pk === K_STRING) {
         const p = f.str(F_PARENT_ID);
         parentId = p === "" ? null : p;
@@ -401,6 +402,8 @@ class SessionLoader {
     } else if (type === "session_info") {
       if (f.kind(F_NAME) === K_STRING) name = f.str(F_NAME);
     }
+    // The Rust writer omits a null parentId; only a line that became an entry says so.
+    if (omitsParent) this.dialect = "rust";
     // Most entries are children of the entry before them: share that id string.
     if (parentId !== null && parentId === this.lastId) parentId = this.lastId;
     this.lastId = id;

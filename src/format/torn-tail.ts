@@ -21,14 +21,17 @@ export interface Fragment {
   bytes: Buffer;
 }
 
-const QUARANTINE_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
+const QUARANTINE_FLAGS = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
 const QUARANTINE_CHUNK = 3 * 1024 * 1024; // a multiple of 3, so base64 chunks concatenate
 
 /**
  * Append a torn fragment to `<file>.torn` as one JSON record {offset, length, line, at,
- * base64}, fsynced (with its directory) before the caller cuts the fragment from the
- * session file, so its bytes are never lost. The bytes are read from the session file in
- * chunks, not taken from memory: an oversize fragment was never held in memory.
+ * base64} on a line of its own (after a record left incomplete by a failed or killed
+ * earlier attempt, a line end is written first; a failed attempt takes its own partial
+ * record back where it can), fsynced (with its directory) before the caller cuts the
+ * fragment from the session file, so its bytes are never lost. The bytes are read from
+ * the session file in chunks, not taken from memory: an oversize fragment was never held
+ * in memory.
  * Returns the quarantine file path.
  */
 export async function quarantineFragment(file: string, fh: FileHandle, f: Fragment): Promise<string> {
@@ -39,8 +42,13 @@ export async function quarantineFragment(file: string, fh: FileHandle, f: Fragme
   } catch (err) {
     throw ioError(err, path, "cannot open the quarantine file");
   }
+  let size = -1;
   try {
-    const head = `{"offset":${f.offset},"length":${f.length},"line":${f.line},"at":${JSON.stringify(new Date().toISOString())},"base64":"`;
+    // A record cut short by an earlier failure (or a kill) must not swallow this one.
+    size = (await q.stat()).size;
+    const last = Buffer.alloc(1);
+    const startsFresh = size === 0 || ((await q.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] === 0x0a);
+    const head = `${startsFresh ? "" : "\n"}{"offset":${f.offset},"length":${f.length},"line":${f.line},"at":${JSON.stringify(new Date().toISOString())},"base64":"`;
     await writeFully(q, Buffer.from(head), path);
     const buf = Buffer.allocUnsafe(Math.min(QUARANTINE_CHUNK, Math.max(f.length, 1)));
     for (let done = 0; done < f.length; ) {
@@ -53,6 +61,8 @@ export async function quarantineFragment(file: string, fh: FileHandle, f: Fragme
     await writeFully(q, Buffer.from('"}\n'), path);
     await q.sync();
   } catch (err) {
+    // Best effort: take back the part of this record that was written.
+    if (size >= 0) await q.truncate(size).catch(() => undefined);
     throw err instanceof SessfmtError ? err : ioError(err, path, "cannot write the quarantine file");
   } finally {
     await q.close().catch(() => undefined);

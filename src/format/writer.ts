@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import type { Stats } from "node:fs";
 import { open, realpath, stat, type FileHandle } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { SessfmtError, ioError } from "./errors.js";
 import type { SessionDiagnostic, SessionOpenDiagnostics } from "./diagnostics.js";
 import { openSession } from "./read.js";
@@ -65,6 +66,10 @@ interface Batch {
 }
 
 const APPEND_FLAGS = constants.O_RDWR | constants.O_APPEND;
+
+/** How long a torn last line must stay unchanged before it is cut, and how often to look. */
+const TORN_SETTLE_MS = 50;
+const TORN_SETTLE_TRIES = 100;
 
 /**
  * The append descriptor stays open between batches (an open and a close per batch cost
@@ -506,6 +511,26 @@ export class SessionWriter extends TypedAppends {
       }
     }
     if (st.size === this.boundary) return;
+    let fragment = await this.scanNew(st.size);
+    // pi appends without the lock, so a last line without "\n" may be one it is writing
+    // right now: cut a line only once it has stopped growing.
+    for (let tries = 1; fragment && !this.isCompleteLine(fragment); tries++) {
+      await delay(TORN_SETTLE_MS);
+      const now = await fstat();
+      if (now.size === fragment.offset + fragment.length) break;
+      if (tries >= TORN_SETTLE_TRIES) {
+        throw new SessfmtError("E_LOCKED", "another program keeps writing to the file without the lock; nothing written, try again", {
+          file: this.file,
+          offset: fragment.offset,
+        });
+      }
+      fragment = await this.scanNew(now.size);
+    }
+    if (fragment) await this.repairTail(fh, lock, fragment, fstat);
+  }
+
+  /** Learn the complete lines from the boundary to `end`; returns a last line without "\n". */
+  private async scanNew(end: number): Promise<Fragment | undefined> {
     let fragment: Fragment | undefined;
     await scanFile(
       this.file,
@@ -518,15 +543,20 @@ export class SessionWriter extends TypedAppends {
         this.boundary = span.offset + span.length + span.eol;
         this.boundaryLine = span.line + 1;
       },
-      { startOffset: this.boundary, startLine: this.boundaryLine, endOffset: st.size, signal: this.opts.signal },
+      { startOffset: this.boundary, startLine: this.boundaryLine, endOffset: end, signal: this.opts.signal },
     );
-    if (fragment) await this.repairTail(fh, lock, fragment);
+    return fragment;
   }
 
-  private async repairTail(fh: FileHandle, lock: LockHandle, f: Fragment): Promise<void> {
+  /** A last line that is a whole header or entry and only lacks its "\n". */
+  private isCompleteLine(f: Fragment): boolean {
+    return f.offset === this.headerOffset || (!f.oversize && entryFacts(f.bytes) !== undefined);
+  }
+
+  private async repairTail(fh: FileHandle, lock: LockHandle, f: Fragment, fstat: () => Promise<Stats>): Promise<void> {
     lock.assertHeld();
     const isHeader = f.offset === this.headerOffset;
-    if (isHeader || (!f.oversize && entryFacts(f.bytes) !== undefined)) {
+    if (this.isCompleteLine(f)) {
       // A complete line that only lacks its "\n" (a writer died between the two): finish it.
       await writeFully(fh, Buffer.from("\n"), this.file);
       if (!isHeader) this.learn(f.bytes);
@@ -541,6 +571,14 @@ export class SessionWriter extends TypedAppends {
       return;
     }
     const quarantine = await quarantineFragment(this.file, fh, f);
+    if ((await fstat()).size !== f.offset + f.length) {
+      // It grew after all: another program is writing it. Its bytes stay in the file (and
+      // a copy in the quarantine file); nothing is cut.
+      throw new SessfmtError("E_LOCKED", "another program is writing to the file without the lock; nothing written, try again", {
+        file: this.file,
+        offset: f.offset,
+      });
+    }
     try {
       await fh.truncate(f.offset);
     } catch (err) {

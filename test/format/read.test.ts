@@ -564,3 +564,23 @@ describe("entries read lazily after the file was replaced or cut give E_SOURCE_C
     expect(s.entries().length).toBe(7);
   });
 });
+
+describe("the dialect is read from entries only (SPEC 4.1)", () => {
+  const header = '{"type":"session","version":3,"id":"s","timestamp":"2025-01-01T00:00:00.000Z","cwd":"/p"}';
+  const entry = (id: string, parent: string | null) =>
+    JSON.stringify({ type: "custom", id, parentId: parent, timestamp: "2025-01-01T00:00:01.000Z", customType: "x" });
+
+  it("a skipped line without parentId does not make a TS file Rust", () => {
+    const skipped = '{"type":"custom","id":"zz","customType":"no timestamp"}';
+    const s = openSessionFromBuffer([header, entry("a1", null), skipped, entry("a2", "a1"), ""].join("\n"));
+    expect(s.diagnostics.skippedEntries).toHaveLength(1);
+    expect(s.dialect).toBe("ts");
+  });
+
+  it("an entry without parentId makes the file Rust", () => {
+    const rustRoot = '{"type":"custom","id":"r1","timestamp":"2025-01-01T00:00:01.000Z","customType":"x"}';
+    const s = openSessionFromBuffer([header, rustRoot, ""].join("\n"));
+    expect(s.dialect).toBe("rust");
+    expect(s.records[0]?.parentId).toBeNull();
+  });
+});
