@@ -9,10 +9,15 @@ import { convertCommand } from "./convert.js";
 import { infoCommand } from "./info.js";
 import { EXIT_OK, reportError, usageError, type CliIO } from "./io.js";
 import { lsCommand } from "./ls.js";
+import { migrateCommand } from "./migrate.js";
+import { recoverCommand } from "./recover.js";
+import { rollbackCommand } from "./rollback.js";
 import { statsCommand } from "./stats.js";
+import { statusCommand } from "./status.js";
 import { treeCommand } from "./tree.js";
 import { upgradeCommand } from "./upgrade.js";
 import { validateCommand } from "./validate.js";
+import { verifyCommand } from "./verify.js";
 import { exportCommand } from "./export.js";
 import { sidecarCommand } from "./sidecar.js";
 
@@ -20,6 +25,8 @@ import { sidecarCommand } from "./sidecar.js";
 const COMMANDS: CommandSpec<any>[] = [infoCommand, validateCommand, treeCommand, contextCommand, upgradeCommand, appendCommand];
 // The catalog and store commands.
 COMMANDS.push(indexCommand, lsCommand, statsCommand, convertCommand);
+// The migration commands.
+COMMANDS.push(statusCommand, migrateCommand, verifyCommand, rollbackCommand, recoverCommand);
 // The V2 sidecar commands.
 COMMANDS.push(sidecarCommand, exportCommand);
 

@@ -31,6 +31,10 @@ export type SessfmtErrorCode =
   | "E_SIDECAR_STALE"
   | "E_FRAME_TOO_LARGE"
   | "E_CHECKPOINT_NOT_FOUND"
+  // Migration (src/migrate).
+  | "E_INVALID_LINES"
+  | "E_VERIFY_MISMATCH"
+  | "E_MIGRATION_PARTIAL"
   // Strict-mode promotions of open diagnostics (one per diagnostic code).
   | "E_LINE_INVALID"
   | "E_TRUNCATED_TAIL"

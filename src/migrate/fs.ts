@@ -1,0 +1,150 @@
+import { constants } from "node:fs";
+import { lstat, mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { dirname } from "node:path";
+import { SessfmtError, ioError } from "../format/errors.js";
+import { syncDirectory } from "../format/durability.js";
+
+/** File-system steps of the migration layer; every failure is a SessfmtError naming the path. */
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw ioError(err, path, "cannot stat");
+  }
+}
+
+/** lstat, or undefined when nothing is there. */
+export async function lstatMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw ioError(err, path, "cannot stat");
+  }
+}
+
+export async function statMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw ioError(err, path, "cannot stat");
+  }
+}
+
+/** `length` bytes at `offset` (fewer at the end of the file). */
+export async function readRange(file: string, offset: number, length: number): Promise<Buffer> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(file, constants.O_RDONLY | NOFOLLOW);
+    const buf = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf.subarray(0, done);
+  } catch (err) {
+    throw ioError(err, file, `cannot read ${length} bytes at byte ${offset}`);
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Append `data` to `file` durably: created (mode 0600, exclusively) if absent, never
+ * through a symlink, fsynced, and its directory fsynced when the file is new.
+ */
+export async function appendDurably(file: string, data: Buffer | string): Promise<void> {
+  let fh: FileHandle;
+  let created = false;
+  try {
+    fh = await open(file, constants.O_WRONLY | constants.O_APPEND | NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw ioError(err, file, "cannot open for appending");
+    try {
+      fh = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+      created = true;
+    } catch (err2) {
+      throw ioError(err2, file, "cannot create");
+    }
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new SessfmtError("E_NOT_A_FILE", "not a regular file", { file });
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await fh.write(buf, done, buf.length - done, null);
+      done += bytesWritten;
+    }
+    await fh.sync();
+  } catch (err) {
+    throw ioError(err, file, "cannot append");
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  if (created) await syncDirectory(dirname(file));
+}
+
+/** Create a new file exclusively with `data`, fsynced (mode 0600). */
+export async function writeNewFile(file: string, data: Buffer | string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new SessfmtError("E_EXISTS", "file already exists; not overwritten", { file, cause: err });
+    throw ioError(err, file, "cannot create");
+  }
+  try {
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await fh.write(buf, done, buf.length - done, null);
+      done += bytesWritten;
+    }
+    await fh.sync();
+  } catch (err) {
+    throw ioError(err, file, "cannot write");
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+  await syncDirectory(dirname(file));
+}
+
+/** Rename and make the rename durable (fsync of the directories involved). */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    throw ioError(err, from, `cannot rename to ${to}`);
+  }
+  await syncDirectory(dirname(to));
+  if (dirname(from) !== dirname(to)) await syncDirectory(dirname(from));
+}
+
+/** Claim a directory name exclusively (mode 0700): E_EXISTS when it is taken. */
+export async function mkdirExclusive(path: string): Promise<void> {
+  try {
+    await mkdir(path, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new SessfmtError("E_EXISTS", "already exists", { file: path, cause: err });
+    throw ioError(err, path, "cannot create directory");
+  }
+}
+
+/** Remove a directory tree we own (never follows symlinks: rm removes links, not targets). */
+export async function removeTree(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (err) {
+    throw ioError(err, path, "cannot remove");
+  }
+  await syncDirectory(dirname(path)).catch(() => undefined);
+}

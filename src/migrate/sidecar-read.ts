@@ -1,0 +1,133 @@
+import { constants } from "node:fs";
+import { open, readdir, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { SessfmtError, ioError } from "../format/errors.js";
+import { INDEX_FILE, decodeIndexRow, segmentRelPath, type OffsetIndexRow } from "../v2/index.js";
+import { lstatMaybe } from "./fs.js";
+
+/**
+ * Reading a sidecar's index and segments directly with the v2 codecs, independently of
+ * the v2 store's own reader: status and verify must not trust the code they check.
+ */
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+export type IndexLine =
+  | { ok: true; row: OffsetIndexRow; line: number; offset: number }
+  | { ok: false; line: number; offset: number; message: string; unterminated: boolean };
+
+/** Every line of `index/offsets.jsonl`, decoded, streamed in pieces (no whole-file string). */
+export async function* indexLines(root: string, signal?: AbortSignal): AsyncGenerator<IndexLine> {
+  const path = join(root, ...INDEX_FILE.split("/"));
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+  } catch (err) {
+    throw ioError(err, path, "cannot open the index");
+  }
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let carry: Buffer = Buffer.alloc(0);
+    let pos = 0;
+    let lineStart = 0;
+    let lineNo = 0;
+    for (;;) {
+      if (signal?.aborted) throw new SessfmtError("E_ABORTED", "reading the index aborted", { file: path, cause: signal.reason });
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      carry = carry.length === 0 ? Buffer.from(chunk.subarray(0, bytesRead)) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      let start = 0;
+      for (;;) {
+        const nl = carry.indexOf(0x0a, start);
+        if (nl < 0) break;
+        lineNo++;
+        const bytes = carry.subarray(start, nl);
+        if (!isBlank(bytes)) yield decodeLine(bytes, lineNo, lineStart);
+        lineStart += nl + 1 - start;
+        start = nl + 1;
+      }
+      carry = carry.subarray(start);
+    }
+    if (carry.length > 0 && !isBlank(carry)) {
+      yield { ok: false, line: lineNo + 1, offset: lineStart, message: "last index line has no line end (torn append)", unterminated: true };
+    }
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+function isBlank(b: Buffer): boolean {
+  for (const c of b) if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  return true;
+}
+
+function decodeLine(bytes: Buffer, line: number, offset: number): IndexLine {
+  const d = decodeIndexRow(bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, -1) : bytes);
+  return d.ok ? { ok: true, row: d.value, line, offset } : { ok: false, line, offset, message: d.message, unterminated: false };
+}
+
+/** `segments/<16 digits>.seg` files and their sizes (symlinks are reported, never followed). */
+export async function segmentSizes(root: string): Promise<{ sizes: Map<number, number>; symlinks: string[] }> {
+  const dir = join(root, "segments");
+  const sizes = new Map<number, number>();
+  const symlinks: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { sizes, symlinks };
+    throw ioError(err, dir, "cannot list segments");
+  }
+  for (const name of names) {
+    const m = /^([0-9]{16})\.seg$/.exec(name);
+    if (!m) continue;
+    const st = await lstatMaybe(join(dir, name));
+    if (!st) continue;
+    if (st.isSymbolicLink()) symlinks.push(`segments/${name}`);
+    else if (st.isFile()) sizes.set(Number(m[1]), st.size);
+  }
+  return { sizes, symlinks };
+}
+
+/** Reads frames by row, one open handle per segment at a time. */
+export class FrameReader {
+  private fh: FileHandle | undefined;
+  private seq = 0;
+
+  constructor(private readonly root: string) {}
+
+  /** The row's bytes, or an error message when they cannot be read in full. */
+  async read(row: OffsetIndexRow): Promise<{ ok: true; bytes: Buffer } | { ok: false; message: string }> {
+    if (this.seq !== row.segmentSeq || !this.fh) {
+      await this.close();
+      const path = join(this.root, ...segmentRelPath(row.segmentSeq).split("/"));
+      try {
+        this.fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+      } catch (err) {
+        return { ok: false, message: `segment ${row.segmentSeq} cannot be opened: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+      }
+      this.seq = row.segmentSeq;
+    }
+    const buf = Buffer.allocUnsafe(row.byteLength);
+    let done = 0;
+    try {
+      while (done < buf.length) {
+        const { bytesRead } = await this.fh.read(buf, done, buf.length - done, row.byteOffset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+    } catch (err) {
+      return { ok: false, message: `read failed: ${(err as Error).message}` };
+    }
+    if (done < buf.length) return { ok: false, message: `row ends at byte ${row.byteOffset + row.byteLength} but the segment ends at ${row.byteOffset + done}` };
+    return { ok: true, bytes: buf };
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    this.seq = 0;
+    await fh?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,303 @@
+import { join } from "node:path";
+import { SessfmtError } from "../format/errors.js";
+import type { EntryRecord } from "../format/record.js";
+import {
+  GENESIS_CHAIN_HASH,
+  chainStep,
+  checkFreshness,
+  crc32cHex,
+  decodeFrame,
+  payloadSha256,
+  readFingerprint,
+  readManifest,
+  validateSidecar,
+  type Freshness,
+  type MigrationVerification,
+  type OffsetIndexRow,
+  type SidecarProblem,
+  type SidecarProblemCode,
+} from "../v2/index.js";
+import { exists, statMaybe } from "./fs.js";
+import { sessionPaths } from "./names.js";
+import { readQuarantine, sha256 } from "./quarantine.js";
+import { FrameReader, indexLines, type IndexLine } from "./sidecar-read.js";
+import { readLineBytes, scanSource } from "./source.js";
+
+/**
+ * verify: an independent, entry-by-entry comparison of a sidecar with its JSONL. The
+ * JSONL is read with the format reader; the sidecar's index and frames are read here
+ * with the v2 codecs (not with the v2 store), so a bug in the store's reader cannot hide
+ * a bad sidecar. The chain is recomputed from the JSONL lines. Every index row and CRC is
+ * checked, and validateSidecar adds the structural checks (manifest, checkpoints, ledger,
+ * segment coverage). Changes nothing.
+ */
+
+export type VerifyMismatchCode =
+  | "entry_missing"
+  | "entry_extra"
+  | "entry_id_mismatch"
+  | "parent_mismatch"
+  | "type_mismatch"
+  | "payload_mismatch"
+  | "payload_hash_mismatch"
+  | "payload_size_mismatch"
+  | "frame_unreadable"
+  | "frame_invalid"
+  | "crc_mismatch"
+  | "index_mismatch"
+  | "index_row_invalid"
+  | "chain_mismatch"
+  | "prefix_changed"
+  | "quarantine_missing"
+  | "quarantine_extra"
+  | "quarantine_mismatch"
+  | "quarantine_invalid";
+
+export interface VerifyMismatch {
+  code: VerifyMismatchCode;
+  message: string;
+  /** The entry concerned (the JSONL's id where there is one). */
+  entryId?: string;
+  /** 1-based line in the JSONL. */
+  line?: number;
+  entrySeq?: number;
+  /** Root-relative file in the sidecar (segment, index) and byte offset in it. */
+  file?: string;
+  offset?: number;
+}
+
+export interface VerifyOptions {
+  /** Verify this root instead of `<stem>.v2` (e.g. a staging directory). */
+  root?: string;
+  /** Mismatches kept in the report (all are counted; default 1000). */
+  maxMismatches?: number;
+  signal?: AbortSignal;
+  /** Entries compared so far, of the entries to compare. */
+  onProgress?: (done: number, total: number) => void;
+  /** Chain values to report at these entrySeqs (used to keep checkpoints across a rebuild). */
+  chainsAt?: readonly number[];
+}
+
+export interface VerifyReport {
+  file: string;
+  root: string;
+  /** No mismatch and no validation error. */
+  ok: boolean;
+  /** Entries of the JSONL inside the sidecar's indexed prefix, and rows of the sidecar. */
+  entries: { jsonl: number; sidecar: number };
+  /** Complete entry lines of the JSONL after the indexed prefix (the sidecar is behind: not a mismatch). */
+  behind: number;
+  chain: { jsonl: string; frames: string | undefined; manifest?: string; fingerprint?: string };
+  verification: MigrationVerification;
+  freshness: Freshness;
+  quarantine: { expected: number; stored: number; present: boolean };
+  /** Invalid JSONL lines inside the prefix that no quarantine holds (the sidecar was made without one). */
+  unquarantined: number;
+  mismatchCount: number;
+  mismatches: VerifyMismatch[];
+  validation: { ok: boolean; errors: number; warnings: number; problems: SidecarProblem[]; warningCodes: Partial<Record<SidecarProblemCode, number>> };
+  chainsAt: Record<number, string>;
+  durationMs: number;
+}
+
+const BATCH = 256;
+
+/** Compare a JSONL session with its V2 sidecar, entry by entry. */
+export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = Date.now();
+  const p = sessionPaths(file);
+  const root = opts.root ?? p.root;
+  const st = await statMaybe(p.file);
+  if (!st) throw new SessfmtError("E_NOT_FOUND", "no such file", { file: p.file });
+  if (!(await exists(root))) throw new SessfmtError("E_SIDECAR_MISSING", "no V2 sidecar to verify (run migrate first)", { file: root });
+  if (!(await exists(join(root, "index", "offsets.jsonl")))) throw new SessfmtError("E_SIDECAR_CORRUPT", "the sidecar has no index (run recover)", { file: root });
+  const max = opts.maxMismatches ?? 1000;
+  const mismatches: VerifyMismatch[] = [];
+  let count = 0;
+  const add = (m: VerifyMismatch) => {
+    count++;
+    if (mismatches.length < max) mismatches.push(m);
+  };
+
+  const src = await scanSource(p.file, { signal: opts.signal });
+  if (src.version < 3) throw new SessfmtError("E_UNSUPPORTED_VERSION", `session version ${src.version}: a V2 sidecar holds version 3 lines only`, { file: p.file });
+  const fpRead = await readFingerprint(root);
+  const fp = fpRead.state === "ok" ? fpRead.fingerprint : undefined;
+  const limit = fp ? fp.lastIndexedOffset : Infinity;
+  const records = src.records.filter((r) => r.offset < limit);
+  const behind = src.records.length - records.length;
+  const freshness = await checkFreshness(p.file, fp, "full", opts.signal);
+  if (freshness.state === "stale") add({ code: "prefix_changed", message: `the JSONL no longer matches the sidecar's source fingerprint: ${freshness.reason}` });
+
+  const chainWanted = new Set(opts.chainsAt ?? []);
+  const chainsAt: Record<number, string> = {};
+  let chainJ = GENESIS_CHAIN_HASH;
+  let chainF: string | undefined = GENESIS_CHAIN_HASH;
+  let rowsSeen = 0;
+  let indexOk = true;
+  const reader = new FrameReader(root);
+  const rows = indexLines(root, opts.signal)[Symbol.asyncIterator]();
+  const nextRow = async (): Promise<IndexLine | undefined> => {
+    const r = await rows.next();
+    return r.done ? undefined : r.value;
+  };
+  try {
+    let i = 0;
+    while (i < records.length) {
+      if (opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "verify aborted", { file: p.file, cause: opts.signal.reason });
+      const batch = records.slice(i, i + BATCH);
+      const payloads: Buffer[] = [];
+      src.session.forEachRaw(batch, (b) => payloads.push(Buffer.from(b)));
+      for (let k = 0; k < batch.length; k++) {
+        const rec = batch[k] as EntryRecord;
+        const line = payloads[k] as Buffer;
+        const seq = i + k + 1;
+        const sha = payloadSha256(line);
+        chainJ = chainStep(chainJ, sha);
+        if (chainWanted.has(seq)) chainsAt[seq] = chainJ;
+        let row = await nextRow();
+        while (row && !row.ok) {
+          indexOk = false;
+          add({ code: "index_row_invalid", message: row.message, file: "index/offsets.jsonl", offset: row.offset });
+          row = await nextRow();
+        }
+        if (!row) {
+          add({ code: "entry_missing", message: `entry ${JSON.stringify(rec.id)} (JSONL line ${rec.line}) is not in the sidecar`, entryId: rec.id, line: rec.line, entrySeq: seq });
+          chainF = undefined;
+          continue;
+        }
+        rowsSeen++;
+        const f = await compareFrame(reader, row.row, seq, rec, line, sha, add);
+        if (!f.indexOk) indexOk = false;
+        chainF = chainF !== undefined && f.payloadSha256 !== undefined ? chainStep(chainF, f.payloadSha256) : undefined;
+      }
+      i += batch.length;
+      opts.onProgress?.(i, records.length);
+    }
+    for (let row = await nextRow(); row; row = await nextRow()) {
+      if (!row.ok) {
+        indexOk = false;
+        add({ code: "index_row_invalid", message: row.message, file: "index/offsets.jsonl", offset: row.offset });
+        continue;
+      }
+      rowsSeen++;
+      add({ code: "entry_extra", message: `the sidecar holds entry ${JSON.stringify(row.row.entryId)} at entrySeq ${row.row.entrySeq}, which the JSONL does not have there`, entryId: row.row.entryId, entrySeq: row.row.entrySeq });
+      chainF = undefined;
+    }
+  } finally {
+    await reader.close();
+    await rows.return?.(undefined);
+  }
+
+  const mf = await readManifest(root);
+  const chain: VerifyReport["chain"] = { jsonl: chainJ, frames: chainF };
+  if (mf.state === "ok") {
+    chain.manifest = mf.manifest.integrity.chainHash;
+    if (mf.manifest.integrity.chainHash !== chainJ) add({ code: "chain_mismatch", message: `the manifest records chain ${mf.manifest.integrity.chainHash}; the JSONL lines give ${chainJ}`, file: "manifest.json" });
+  }
+  if (fp) {
+    chain.fingerprint = fp.chainHash;
+    if (fp.entryCount === records.length && fp.chainHash !== chainJ) add({ code: "chain_mismatch", message: `sessfmt-source.json records chain ${fp.chainHash}; the JSONL lines give ${chainJ}`, file: "sessfmt-source.json" });
+  }
+
+  // The quarantine must hold exactly the invalid lines inside the prefix, byte for byte.
+  const expectedInvalid = src.invalid.filter((l) => l.offset < limit);
+  const q = await readQuarantine(root);
+  let unquarantined = 0;
+  for (const prob of q.problems) add({ code: "quarantine_invalid", message: `quarantine line ${prob.line}: ${prob.message}`, file: "sessfmt-quarantine.jsonl" });
+  if (q.exists) {
+    const byOffset = new Map(q.records.map((r) => [r.offset, r]));
+    for (const l of expectedInvalid) {
+      const r = byOffset.get(l.offset);
+      byOffset.delete(l.offset);
+      if (!r) {
+        add({ code: "quarantine_missing", message: `invalid JSONL line ${l.line} (${l.reason}) is not in the quarantine`, line: l.line });
+        continue;
+      }
+      const { text } = await readLineBytes(p.file, l);
+      if (r.line !== l.line || r.sha256 !== sha256(text) || r.length !== text.length) {
+        add({ code: "quarantine_mismatch", message: `the quarantine's copy of JSONL line ${l.line} differs from the line`, line: l.line });
+      }
+    }
+    for (const r of byOffset.values()) add({ code: "quarantine_extra", message: `the quarantine holds a line ${r.line} (byte ${r.offset}) that is not an invalid line of the JSONL`, line: r.line });
+  } else unquarantined = expectedInvalid.length;
+
+  const v = await validateSidecar(root, { signal: opts.signal });
+  const errors = v.problems.filter((x) => x.severity === "error");
+  const warningCodes: Partial<Record<SidecarProblemCode, number>> = {};
+  for (const w of v.problems) if (w.severity === "warning") warningCodes[w.code] = (warningCodes[w.code] ?? 0) + 1;
+  const indexCodes = new Set<VerifyMismatchCode>(["index_row_invalid", "index_mismatch", "crc_mismatch", "frame_unreadable", "frame_invalid"]);
+  const verification: MigrationVerification = {
+    entryCountMatch: records.length === rowsSeen,
+    hashChainMatch: chainF === chainJ && (chain.manifest === undefined || chain.manifest === chainJ) && !mismatches.some((m) => m.code === "chain_mismatch"),
+    indexConsistent: indexOk && !mismatches.some((m) => indexCodes.has(m.code)) && errors.length === 0,
+  };
+  return {
+    file: p.file,
+    root,
+    ok: count === 0 && errors.length === 0,
+    entries: { jsonl: records.length, sidecar: rowsSeen },
+    behind,
+    chain,
+    verification,
+    freshness,
+    quarantine: { expected: expectedInvalid.length, stored: q.records.length, present: q.exists },
+    unquarantined,
+    mismatchCount: count,
+    mismatches,
+    validation: { ok: v.ok, errors: errors.length, warnings: v.problems.length - errors.length, problems: errors.slice(0, max), warningCodes },
+    chainsAt,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Check one row's frame against the JSONL entry it must hold. */
+async function compareFrame(
+  reader: FrameReader,
+  row: OffsetIndexRow,
+  seq: number,
+  rec: EntryRecord,
+  line: Buffer,
+  lineSha: string,
+  add: (m: VerifyMismatch) => void,
+): Promise<{ indexOk: boolean; payloadSha256: string | undefined }> {
+  const where = { entryId: rec.id, line: rec.line, entrySeq: seq, file: `segments/${String(row.segmentSeq).padStart(16, "0")}.seg`, offset: row.byteOffset };
+  let indexOk = true;
+  if (row.entrySeq !== seq) {
+    indexOk = false;
+    add({ ...where, code: "index_mismatch", message: `index row ${seq} has entrySeq ${row.entrySeq}` });
+  }
+  const read = await reader.read(row);
+  if (!read.ok) {
+    add({ ...where, code: "frame_unreadable", message: read.message });
+    return { indexOk: false, payloadSha256: undefined };
+  }
+  const bytes = read.bytes;
+  if (crc32cHex(bytes) !== row.crc32c) {
+    indexOk = false;
+    add({ ...where, code: "crc_mismatch", message: `CRC-32C of the frame is ${crc32cHex(bytes)}, the index row says ${row.crc32c}` });
+  }
+  if (bytes[bytes.length - 1] !== 0x0a) {
+    add({ ...where, code: "frame_invalid", message: "the frame does not end with a line end" });
+    return { indexOk: false, payloadSha256: undefined };
+  }
+  const d = decodeFrame(bytes.subarray(0, bytes.length - 1));
+  if (!d.ok) {
+    add({ ...where, code: "frame_invalid", message: d.message });
+    return { indexOk: false, payloadSha256: undefined };
+  }
+  const f = d.value;
+  if (f.entrySeq !== row.entrySeq || f.entryId !== row.entryId || f.segmentSeq !== row.segmentSeq || f.frameSeq !== row.frameSeq) {
+    indexOk = false;
+    add({ ...where, code: "index_mismatch", message: `frame (entrySeq ${f.entrySeq}, ${JSON.stringify(f.entryId)}, segment ${f.segmentSeq} frame ${f.frameSeq}) and its index row disagree` });
+  }
+  if (f.entryId !== rec.id) add({ ...where, code: "entry_id_mismatch", message: `entrySeq ${seq} is ${JSON.stringify(f.entryId)} in the sidecar, ${JSON.stringify(rec.id)} at JSONL line ${rec.line}` });
+  const parent = f.parentEntryId ?? null;
+  if (parent !== rec.parentId) add({ ...where, code: "parent_mismatch", message: `entry ${JSON.stringify(rec.id)}: parent ${JSON.stringify(parent)} in the sidecar, ${JSON.stringify(rec.parentId)} in the JSONL` });
+  if (f.entryType !== rec.type) add({ ...where, code: "type_mismatch", message: `entry ${JSON.stringify(rec.id)}: type ${JSON.stringify(f.entryType)} in the sidecar, ${JSON.stringify(rec.type)} in the JSONL` });
+  const stored = payloadSha256(f.payload);
+  if (!f.payload.equals(line)) add({ ...where, code: "payload_mismatch", message: `entry ${JSON.stringify(rec.id)}: the stored payload (sha256 ${stored}) is not JSONL line ${rec.line} (sha256 ${lineSha})` });
+  if (f.payloadSha256 !== lineSha) add({ ...where, code: "payload_hash_mismatch", message: `entry ${JSON.stringify(rec.id)}: the frame records payloadSha256 ${f.payloadSha256}, JSONL line ${rec.line} hashes to ${lineSha}` });
+  if (f.payloadBytes !== line.length) add({ ...where, code: "payload_size_mismatch", message: `entry ${JSON.stringify(rec.id)}: the frame records ${f.payloadBytes} payload bytes, JSONL line ${rec.line} has ${line.length}` });
+  return { indexOk, payloadSha256: stored };
+}
