@@ -95,7 +95,9 @@ async function* walk(root: string, seen: Set<string>, opts: FindSessionFilesOpti
     const full = join(top.dir, name);
     const kind = await entryKind(full, opts.followSymlinks === true);
     if (kind === "dir") {
-      await enter(full);
+      // A sidecar (`<stem>.v2`) or its staging and aside copies hold sessfmt's own
+      // *.jsonl records (index, ledger), never sessions.
+      if (!isSidecarDirName(name)) await enter(full);
     } else if (kind === "file" && name.endsWith(".jsonl")) {
       const key = resolve(full);
       if (seen.has(key)) continue;
@@ -108,6 +110,11 @@ async function* walk(root: string, seen: Set<string>, opts: FindSessionFilesOpti
       }
     }
   }
+}
+
+/** `<stem>.v2`, `<stem>.v2.staging-<id>` and other `<stem>.v2.<suffix>` directories. */
+export function isSidecarDirName(name: string): boolean {
+  return /\.v2(\.[^/\\]+)?$/.test(name);
 }
 
 /**

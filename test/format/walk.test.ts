@@ -139,3 +139,17 @@ describe("a walk can be aborted", () => {
     expect(isSessfmtError(err, "E_ABORTED")).toBe(true);
   });
 });
+
+describe("sidecar directories beside sessions are not walked into", () => {
+  it("<stem>.v2 and <stem>.v2.staging-* are skipped; a root given explicitly is still walked", async () => {
+    const d = tmp();
+    const s = put(d, "proj/s.jsonl");
+    // A session-shaped file inside would be found if the walk entered these directories.
+    put(d, "proj/s.v2/index/offsets.jsonl");
+    put(d, "proj/s.v2.staging-0001/segments/x.jsonl");
+    put(d, "proj/s.v2.staging-0001.removed/y.jsonl");
+    expect(await collect([d])).toEqual([s]);
+    const inside = put(d, "other.v2/z.jsonl");
+    expect(await collect([join(d, "other.v2")])).toEqual([inside]);
+  });
+});
