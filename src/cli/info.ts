@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { EntryRecord, Session } from "../format/index.js";
 import { defineCommand } from "./command.js";
-import { forEachEntryValue } from "./entry-values.js";
+import { visitEntryValues } from "../format/index.js";
 import { EXIT_OK, LineBuffer } from "./io.js";
 import { formatSize, keyValueLines } from "./render.js";
 import { openForCommand, withSidecarReadOptions, type SidecarReadInfo } from "./sidecar-source.js";
@@ -93,7 +93,7 @@ export async function sessionInfo(session: Session, file: string, sidecar?: Side
 async function modifiedDate(session: Session, file: string): Promise<string | null> {
   const candidates = session.records.filter((r: EntryRecord) => r.type === "message" && (r.role === "user" || r.role === "assistant"));
   let last: number | undefined;
-  forEachEntryValue(session, candidates, (e) => {
+  visitEntryValues(session, candidates, (e) => {
     const m = e.message as Record<string, unknown>;
     if (!("content" in m)) return;
     if (typeof m.timestamp === "number") {

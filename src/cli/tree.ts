@@ -1,6 +1,6 @@
 import type { EntryRecord, Session } from "../format/index.js";
 import { defineCommand } from "./command.js";
-import { forEachEntryValue } from "./entry-values.js";
+import { visitEntryValues } from "../format/index.js";
 import { EXIT_OK, LineBuffer, usageError, type CliIO } from "./io.js";
 import { preview, shortId, styleFor, summarizeEntry } from "./render.js";
 import { layoutTree, type TreeRow } from "./tree-layout.js";
@@ -62,7 +62,7 @@ function drawTree(session: Session, leafId: string | null, out: LineBuffer, io: 
   const flush = (): void => {
     const records: EntryRecord[] = batch.map((row) => row.record);
     let i = 0;
-    forEachEntryValue(session, records, (value) => {
+    visitEntryValues(session, records, (value) => {
       const row = batch[i++] as TreeRow;
       const { kind, text } = summarizeEntry(value);
       const label = session.tree.label(row.record.id);

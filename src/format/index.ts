@@ -50,3 +50,4 @@ export {
   type AutosaveSink,
 } from "./autosave.js";
 export { exportSnapshot, type ExportSnapshot } from "./snapshot.js";
+export { visitEntryValues } from "./entry-values.js";

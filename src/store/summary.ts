@@ -1,6 +1,6 @@
 import { messageText, type EntryRecord, type Session } from "../format/index.js";
 import { deriveSessionName } from "./auto-name.js";
-import { visitEntryValues } from "./entry-values.js";
+import { visitEntryValues } from "../format/index.js";
 
 /** Messages, tokens and cost of one session in one month for one model. */
 export interface UsageBucket {

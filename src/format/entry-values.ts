@@ -1,23 +1,20 @@
-import { SessfmtError, type EntryRecord, type Session } from "../format/index.js";
+import { SessfmtError } from "./errors.js";
+import type { EntryRecord } from "./record.js";
+import type { Session } from "./session.js";
 
-/** Records read per file open when streaming entry values. */
+/** Records parsed per file open. */
 const BATCH = 2048;
 
 /**
- * Visit the parsed object of each record without keeping it: `session.entry()` would
- * retain every value, which for a large file opened without retention means holding
- * the whole session in memory just to print it. Values are as written in the file (a
- * legacy file's in-memory upgrade is not applied); retained values are used as they are.
+ * Visit the parsed object of each record without retaining it on the session (a large
+ * file opened without retention would otherwise end up wholly in memory). Values are as
+ * written: a legacy file's in-memory upgrade is not applied, which summaries do not need.
  */
-export function forEachEntryValue(
-  session: Session,
-  records: readonly EntryRecord[],
-  fn: (value: Record<string, unknown>, r: EntryRecord) => void,
-): void {
+export function visitEntryValues(session: Session, records: readonly EntryRecord[], fn: (value: Record<string, unknown>, r: EntryRecord) => void): void {
   for (let start = 0; start < records.length; start += BATCH) {
     const batch = records.slice(start, start + BATCH);
-    const unread = batch.filter((r) => r.value === undefined);
     const parsed = new Map<EntryRecord, Record<string, unknown>>();
+    const unread = batch.filter((r) => r.value === undefined);
     if (unread.length > 0) {
       session.forEachRaw(unread, (bytes, r) => {
         try {
