@@ -69,8 +69,17 @@ export function describeStoreConformance(backend: string, factory: StoreFactory)
       });
 
       it("reports an unknown id as E_NOT_FOUND for every operation", async () => {
-        for (const p of [store.load("nope"), store.info("nope"), store.append("nope", [{ type: "custom", customType: "x" }]), store.exportJsonl("nope"), store.archive("nope"), store.delete("nope")]) {
-          expect((await rejection(p)).code).toBe("E_NOT_FOUND");
+        // Thunks: each promise is made only when it is awaited, so no rejection goes unhandled.
+        const calls = [
+          () => store.load("nope"),
+          () => store.info("nope"),
+          () => store.append("nope", [{ type: "custom", customType: "x" }]),
+          () => store.exportJsonl("nope"),
+          () => store.archive("nope"),
+          () => store.delete("nope"),
+        ];
+        for (const call of calls) {
+          expect((await rejection(call())).code).toBe("E_NOT_FOUND");
         }
       });
     });
