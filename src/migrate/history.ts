@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { parseRecordObject } from "./record-line.js";
 import { ioError } from "../format/errors.js";
 import { checkLedgerEvent, type MigrationErrorClass, type MigrationEvent, type MigrationOutcome } from "../v2/index.js";
 import { appendDurably, readRange, statMaybe } from "./fs.js";
@@ -49,15 +50,9 @@ export function encodeHistoryRecord(r: HistoryRecord): string {
 }
 
 export function decodeHistoryRecord(text: string): { ok: true; value: HistoryRecord } | { ok: false; message: string } {
-  let o: unknown;
-  try {
-    o = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, message: `not JSON: ${(err as Error).message}` };
-  }
-  const r = o as Record<string, unknown> | null;
-  if (r === null || typeof r !== "object" || Array.isArray(r)) return { ok: false, message: "not a JSON object" };
-  if (r.schema !== HISTORY_SCHEMA) return { ok: false, message: `unsupported schema ${JSON.stringify(r.schema)}` };
+  const parsed = parseRecordObject(text, HISTORY_SCHEMA);
+  if (!parsed.ok) return parsed;
+  const r = parsed.value;
   if (!(HISTORY_ACTIONS as readonly unknown[]).includes(r.action)) return { ok: false, message: `unknown action ${JSON.stringify(r.action)}` };
   for (const k of ["at", "migrationId", "sourcePath", "targetPath", "outcome", "message"]) if (typeof r[k] !== "string") return { ok: false, message: `${k} is not a string` };
   if (!Array.isArray(r.ledger)) return { ok: false, message: "ledger is not an array" };

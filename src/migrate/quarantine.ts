@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { parseRecordObject } from "./record-line.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SessfmtError, ioError } from "../format/errors.js";
@@ -48,15 +49,9 @@ export function encodeQuarantineRecord(r: QuarantineRecord): string {
 }
 
 export function decodeQuarantineRecord(text: string): { ok: true; value: QuarantineRecord } | { ok: false; message: string } {
-  let o: unknown;
-  try {
-    o = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, message: `not JSON: ${(err as Error).message}` };
-  }
-  const r = o as Record<string, unknown> | null;
-  if (r === null || typeof r !== "object" || Array.isArray(r)) return { ok: false, message: "not a JSON object" };
-  if (r.schema !== QUARANTINE_SCHEMA) return { ok: false, message: `unsupported schema ${JSON.stringify(r.schema)}` };
+  const parsed = parseRecordObject(text, QUARANTINE_SCHEMA);
+  if (!parsed.ok) return parsed;
+  const r = parsed.value;
   for (const k of ["line", "offset", "length"]) if (typeof r[k] !== "number" || !Number.isSafeInteger(r[k]) || (r[k] as number) < 0) return { ok: false, message: `${k} is not a non-negative integer` };
   if (r.eol !== "" && r.eol !== "\n" && r.eol !== "\r\n") return { ok: false, message: "eol is not a line terminator" };
   for (const k of ["reason", "message", "sha256", "base64", "at"]) if (typeof r[k] !== "string") return { ok: false, message: `${k} is not a string` };
