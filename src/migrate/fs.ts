@@ -9,28 +9,21 @@ import { syncDirectory } from "../format/durability.js";
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 export async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw ioError(err, path, "cannot stat");
-  }
+  return (await lstatMaybe(path)) !== undefined;
 }
 
 /** lstat, or undefined when nothing is there. */
-export async function lstatMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw ioError(err, path, "cannot stat");
-  }
+export function lstatMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
+  return orMissing(lstat(path), path);
 }
 
-export async function statMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
+export function statMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
+  return orMissing(stat(path), path);
+}
+
+async function orMissing<T>(p: Promise<T>, path: string): Promise<T | undefined> {
   try {
-    return await stat(path);
+    return await p;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw ioError(err, path, "cannot stat");
