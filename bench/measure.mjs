@@ -8,7 +8,7 @@
 // it at exit (GNU time's %M, which also works for crashed processes and for external
 // commands such as sha256sum); without GNU time, the script's own maxRSS is used.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -89,6 +89,8 @@ export function measureVariants(variants, { runs, warmup, log = () => {} }) {
       v.before?.();
       const r = runOnce(v.argv, { env: v.env });
       v.after?.();
+      // An external command (sha256sum) prints no rate: MB/s of `rateFile` over its wall time.
+      if (r.ok && r.rate === undefined && v.rateFile) r.rate = statSync(v.rateFile).size / 2 ** 20 / (r.ms / 1000);
       if (i >= warmup) samples[name].push(r);
       log(`    ${i < warmup ? "warm-up" : `run ${i - warmup + 1}/${runs}`} ${name}: ${r.ok ? `${r.ms.toFixed(1)} ms` : r.error}${r.rssKb ? `, ${(r.rssKb / 1024).toFixed(0)} MB` : ""}`);
     }

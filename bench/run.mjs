@@ -17,6 +17,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { ensureArchive, ensureSession, GENERATOR_VERSION } from "./generate.mjs";
 import { measureVariants } from "./measure.mjs";
+import { ensureArchiveCopy, ensureSessionCopy } from "./sidecars.mjs";
 import { datasets, judge, profileFor, scenarios } from "./scenarios.mjs";
 
 function parseArgs(argv) {
@@ -57,10 +58,20 @@ if (flags.only) list = list.filter((s) => flags.only.some((p) => s.id.startsWith
 
 // Data first, so no measurement shares the machine with the generator.
 const dataMeta = {};
-for (const name of new Set(list.flatMap((s) => s.data))) {
+async function ensureData(name) {
+  if (dataMeta[name]) return dataMeta[name];
   const d = data[name];
-  dataMeta[name] = d.kind === "session" ? await ensureSession(d.file, d.bytes, d.seed, log) : await ensureArchive(d.root, d.count, d.seed, log);
+  if (d.kind === "session") dataMeta[name] = await ensureSession(d.file, d.bytes, d.seed, log);
+  else if (d.kind === "archive") dataMeta[name] = await ensureArchive(d.root, d.count, d.seed, log);
+  else {
+    // Copies (with sidecars) of another data set: that one first.
+    dataMeta[name] = { from: d.from, source: await ensureData(d.from) };
+    if (d.kind === "session-copy") Object.assign(dataMeta[name], await ensureSessionCopy(data[d.from].file, d.file, d.sidecar, log));
+    else Object.assign(dataMeta[name], ensureArchiveCopy(data[d.from].root, d.root, log));
+  }
+  return dataMeta[name];
 }
+for (const name of new Set(list.flatMap((s) => s.data))) await ensureData(name);
 
 const results = [];
 for (const sc of list) {
@@ -68,7 +79,7 @@ for (const sc of list) {
   const runs = sc.runs ?? profile.runs;
   const measured = measureVariants(sc.variants, { runs, warmup: profile.warmup, log });
   const verdict = judge(sc, measured);
-  results.push({ id: sc.id, target: sc.target, title: sc.title, rate: sc.rate === true, data: sc.data.map((n) => ({ name: n, ...dataMeta[n] })), ...measured, ...verdict });
+  results.push({ id: sc.id, target: sc.target, title: sc.title, rate: sc.rate === true, ...(sc.rateUnit ? { rateUnit: sc.rateUnit } : {}), data: sc.data.map((n) => ({ name: n, ...dataMeta[n] })), ...measured, ...verdict });
 }
 rmSync(tmpDir, { recursive: true, force: true });
 
@@ -94,13 +105,13 @@ function fmtMs(ms) {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
 }
 
-function fmtRate(r) {
-  return r === undefined ? "-" : `${Math.round(r).toLocaleString("en-US")}/s`;
+function fmtRate(r, unit = "/s") {
+  return r === undefined ? "-" : `${r >= 100 ? Math.round(r).toLocaleString("en-US") : r.toFixed(1)} ${unit}`.replace(" /s", "/s");
 }
 
-function cell(v, rate) {
+function cell(v, rate, unit) {
   if (v.error && v.failures === v.runs) return `FAILS after ${fmtMs(median(v.samples.map((x) => x.ms)))}, ${v.medianRssMb.toFixed(0)} MB: ${shorten(v.error, 60)}`;
-  const main = rate ? fmtRate(v.medianRate) : fmtMs(v.medianMs);
+  const main = rate ? fmtRate(v.medianRate, unit) : fmtMs(v.medianMs);
   return `${main}, ${v.medianRssMb.toFixed(0)} MB${v.failures ? ` (${v.failures} failed)` : ""}`;
 }
 
@@ -121,7 +132,7 @@ function renderTable(d) {
       .join(", ");
     const goals = r.goals.length ? r.goals.map((g) => g.text).join("; ") : "-";
     const met = r.goals.length ? r.goals.map((g) => (g.met === true ? "yes" : g.met === false ? "NO" : g.met)).join("; ") : "-";
-    rows.push([r.title, r.target, cell(r.sessfmt, r.rate), cell(r.baseline, r.rate), ratios || "-", goals, met]);
+    rows.push([r.title, r.target, cell(r.sessfmt, r.rate, r.rateUnit), cell(r.baseline, r.rate, r.rateUnit), ratios || "-", goals, met]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
   const line = (row) => `| ${row.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;

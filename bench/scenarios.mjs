@@ -19,27 +19,37 @@ export function datasets(profile, dataDir) {
   const sets = {};
   for (const mb of profile.sessionMb) sets[`session-${mb}mb`] = { kind: "session", file: join(dataDir, `session-${mb}mb.jsonl`), bytes: Math.round(mb * MiB), seed: Math.round(mb * 16) + 1 };
   sets.archive = { kind: "archive", root: join(dataDir, `archive-${profile.archiveFiles}`), count: profile.archiveFiles, seed: 2000 };
+  // Private copies for the sidecar and migration scenarios (bench/sidecars.mjs), made once.
+  const v2 = join(dataDir, "v2");
+  for (const mb of new Set([...profile.sidecarMb, profile.migrateMb])) {
+    sets[`sidecar-${mb}mb`] = { kind: "session-copy", from: `session-${mb}mb`, sidecar: true, file: join(v2, `sidecar-${mb}mb`, `session-${mb}mb.jsonl`) };
+  }
+  sets[`migrate-${profile.migrateMb}mb`] = { kind: "session-copy", from: `session-${profile.migrateMb}mb`, sidecar: false, file: join(v2, `migrate-${profile.migrateMb}mb`, `session-${profile.migrateMb}mb.jsonl`) };
+  sets["archive-v2"] = { kind: "archive-copy", from: "archive", root: join(v2, `archive-${profile.archiveFiles}`) };
   return sets;
 }
 
 /** The run profiles: --smoke (tests), --quick, default, and --big on top of either. */
 export function profileFor(flags) {
   if (flags.smoke) {
-    return { name: "smoke", sessionMb: [0.25], bigMb: [], archiveFiles: 5, runs: 1, warmup: 0, appendThroughput: 300, appendStrict: 20 };
+    return { name: "smoke", sessionMb: [0.25], bigMb: [], sidecarMb: [0.25], migrateMb: 0.25, archiveFiles: 5, runs: 1, warmup: 0, appendThroughput: 300, appendStrict: 20 };
   }
   const base = flags.quick
-    ? { name: "quick", sessionMb: [2], bigMb: [], archiveFiles: 50, runs: 3, warmup: 1, appendThroughput: 5000, appendStrict: 100 }
-    : { name: "full", sessionMb: [10, 100], bigMb: [], archiveFiles: 2000, runs: 5, warmup: 1, appendThroughput: 50_000, appendStrict: 1000 };
+    ? { name: "quick", sessionMb: [2], bigMb: [], sidecarMb: [2], migrateMb: 2, archiveFiles: 50, runs: 3, warmup: 1, appendThroughput: 5000, appendStrict: 100 }
+    : { name: "full", sessionMb: [10, 100], bigMb: [], sidecarMb: [100], migrateMb: 100, archiveFiles: 2000, runs: 5, warmup: 1, appendThroughput: 50_000, appendStrict: 1000 };
   if (flags.big) {
     base.name += "+big";
     base.bigMb = [1024, 2048];
     base.sessionMb = [...base.sessionMb, ...base.bigMb];
+    base.sidecarMb = [...base.sidecarMb, 1024];
   }
   if (flags.runs) base.runs = flags.runs;
   return base;
 }
 
 const node = (script, ...args) => ["node", join(import.meta.dirname, "scenarios", script), ...args];
+const cli = (...args) => ["node", join(import.meta.dirname, "..", "dist", "cli", "main.js"), ...args];
+const sizeText = (mb) => (mb >= 1024 ? `${mb / 1024} GB` : `${mb} MB`);
 
 export function scenarios(profile, data, tmpDir) {
   const out = [];
@@ -78,6 +88,81 @@ export function scenarios(profile, data, tmpDir) {
       baseline: { label: "pi SessionManager.open + buildSessionContext per file", argv: node("archive-open.mjs", "reference", data.archive.root) },
     },
     goals: [],
+  });
+  // Target 3: the sidecar's active-path open against sessfmt's own full JSONL open.
+  for (const mb of profile.sidecarMb) {
+    const file = data[`sidecar-${mb}mb`].file;
+    out.push({
+      id: `sidecar-active-${mb}mb`,
+      target: "3",
+      title: `sidecar active-path open + context, ${sizeText(mb)}`,
+      data: [`sidecar-${mb}mb`],
+      runs: mb >= 1024 ? Math.min(profile.runs, 3) : undefined,
+      variants: {
+        sessfmt: { label: 'openSidecar(file, {mode: "active"}) + buildContext', argv: node("sidecar-open.mjs", file, "active") },
+        baseline: { label: "sessfmt openSession (full JSONL) + buildContext, same file", argv: node("open-context-sessfmt.mjs", file) },
+      },
+      goals: [{ metric: "timeRatio", max: 0.05, text: "time <= 0.05x JSONL open" }],
+    });
+  }
+  if (profile.sidecarMb.length >= 2) {
+    const small = Math.min(...profile.sidecarMb);
+    const large = Math.max(...profile.sidecarMb);
+    out.push({
+      id: `sidecar-active-scaling`,
+      target: "3",
+      title: `sidecar active-path open + context, ${sizeText(large)} vs ${sizeText(small)}`,
+      data: [`sidecar-${small}mb`, `sidecar-${large}mb`],
+      runs: Math.min(profile.runs, 3),
+      variants: {
+        sessfmt: { label: `active open + context, ${sizeText(large)}`, argv: node("sidecar-open.mjs", data[`sidecar-${large}mb`].file, "active") },
+        baseline: { label: `active open + context, ${sizeText(small)}`, argv: node("sidecar-open.mjs", data[`sidecar-${small}mb`].file, "active") },
+      },
+      goals: [{ metric: "timeRatio", max: 2, text: "time <= 2x the smaller" }],
+    });
+  }
+  // Target 4: migrate (fresh each run) and verify, MB/s of JSONL, against sha256sum.
+  const mmb = profile.migrateMb;
+  const migrateFile = data[`migrate-${mmb}mb`].file;
+  const verifyFile = data[`sidecar-${mmb}mb`].file;
+  out.push({
+    id: `migrate-${mmb}mb`,
+    target: "4",
+    title: `migrate (fresh, no sidecar), ${sizeText(mmb)}`,
+    data: [`migrate-${mmb}mb`],
+    rate: true,
+    rateUnit: "MB/s",
+    variants: {
+      sessfmt: { label: "migrateJsonlToV2 (sidecar deleted before each run, untimed)", argv: node("migrate-file.mjs", "migrate", migrateFile) },
+      baseline: { label: "sha256sum <file> (process wall time)", argv: ["sha256sum", migrateFile], rateFile: migrateFile },
+    },
+    goals: [{ metric: "rateRatio", min: 0.5, text: ">= 0.5x sha256sum" }],
+  });
+  out.push({
+    id: `verify-${mmb}mb`,
+    target: "4",
+    title: `verify, ${sizeText(mmb)}`,
+    data: [`sidecar-${mmb}mb`],
+    rate: true,
+    rateUnit: "MB/s",
+    variants: {
+      sessfmt: { label: "verifyV2AgainstJsonl", argv: node("migrate-file.mjs", "verify", verifyFile) },
+      baseline: { label: "sha256sum <file> (process wall time)", argv: ["sha256sum", verifyFile], rateFile: verifyFile },
+    },
+    goals: [{ metric: "rateRatio", min: 0.3, text: ">= 0.3x sha256sum" }],
+  });
+  // Target 6: verify of the migrated archive through the CLI, 2 jobs against 1.
+  const archiveV2 = data["archive-v2"].root;
+  out.push({
+    id: `archive-verify-jobs-${profile.archiveFiles}`,
+    target: "6",
+    title: `CLI verify, archive of ${profile.archiveFiles} files, --jobs 2 vs --jobs 1`,
+    data: ["archive-v2"],
+    variants: {
+      sessfmt: { label: "sessfmt verify <archive> --jobs 2 --json (process wall time)", argv: cli("verify", archiveV2, "--jobs", "2", "--json") },
+      baseline: { label: "sessfmt verify <archive> --jobs 1 --json (process wall time)", argv: cli("verify", archiveV2, "--jobs", "1", "--json") },
+    },
+    goals: [{ metric: "timeRatio", max: 1 / 1.5, text: ">= 1.5x faster (time <= 0.67x)" }],
   });
   const appendDir = (name) => join(tmpDir, name);
   out.push({

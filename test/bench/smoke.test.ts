@@ -49,7 +49,7 @@ describe("bench harness (smoke)", () => {
     expect(doc.schema).toBe("sessfmt.bench.v1");
     expect(doc.profile).toBe("smoke");
     const ids = doc.scenarios.map((s) => s.id);
-    for (const prefix of ["open-context-", "archive-open-", "append-throughput-", "append-strict-single"]) {
+    for (const prefix of ["open-context-", "archive-open-", "append-throughput-", "append-strict-single", "sidecar-active-", "migrate-", "verify-", "archive-verify-jobs-"]) {
       expect(ids.some((id) => id.startsWith(prefix)), prefix).toBe(true);
     }
     for (const s of doc.scenarios) {
@@ -63,6 +63,10 @@ describe("bench harness (smoke)", () => {
         expect(Number.isFinite(v.medianMs)).toBe(true);
       }
       for (const g of s.goals) expect(["boolean", "string"]).toContain(typeof g.met);
+    }
+    // Throughput against an external command: both sides have a rate (the command's from its wall time).
+    for (const s of doc.scenarios.filter((x) => x.id.startsWith("migrate-") || x.id.startsWith("verify-"))) {
+      expect(s.sessfmt.medianRate! > 0 && s.baseline.medianRate! > 0, s.id).toBe(true);
     }
     // The generated data lives where it was told to, and the temporary append files are gone.
     expect(existsSync(join(dir, "data"))).toBe(true);
