@@ -102,30 +102,36 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
     retain,
     maxFrameBytes: opts.maxFrameBytes,
   });
-  let entries: SidecarEntry[];
-  let leafId: string | null;
-  if (parsed.kind === "active") {
-    if (opts.leafId !== undefined && !store.rowById(opts.leafId)) {
-      throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(opts.leafId)}`, { file: target.root });
+  // A frame that fails to read must not leave the store's file handles open.
+  try {
+    let entries: SidecarEntry[];
+    let leafId: string | null;
+    if (parsed.kind === "active") {
+      if (opts.leafId !== undefined && !store.rowById(opts.leafId)) {
+        throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(opts.leafId)}`, { file: target.root });
+      }
+      entries = await store.readActivePath(opts.leafId);
+      leafId = opts.leafId ?? rows[rows.length - 1]?.entryId ?? null;
+      entries.sort((a, b) => a.record.entrySeq - b.record.entrySeq);
+    } else {
+      const chosen = parsed.kind === "tail" ? rows.slice(Math.max(0, rows.length - parsed.count)) : rows;
+      entries = [];
+      for (const row of chosen) {
+        if (opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "open aborted", { file: target.root, cause: opts.signal.reason });
+        entries.push(await store.readRow(row, true));
+        if (entries.length % 1024 === 0) opts.onProgress?.(entries.length, chosen.length);
+      }
+      opts.onProgress?.(entries.length, chosen.length);
+      leafId = rows[rows.length - 1]?.entryId ?? null;
     }
-    entries = await store.readActivePath(opts.leafId);
-    leafId = opts.leafId ?? rows[rows.length - 1]?.entryId ?? null;
-    entries.sort((a, b) => a.record.entrySeq - b.record.entrySeq);
-  } else {
-    const chosen = parsed.kind === "tail" ? rows.slice(Math.max(0, rows.length - parsed.count)) : rows;
-    entries = [];
-    for (const row of chosen) {
-      if (opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "open aborted", { file: target.root, cause: opts.signal.reason });
-      entries.push(await store.readRow(row, true));
-      if (entries.length % 1024 === 0) opts.onProgress?.(entries.length, chosen.length);
-    }
-    opts.onProgress?.(entries.length, chosen.length);
-    leafId = rows[rows.length - 1]?.entryId ?? null;
+    const records: SidecarRecord[] = entries.map((e) => {
+      if (retain) e.record.value = e.entry;
+      return e.record;
+    });
+    store.setLoaded(records, leafId);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
   }
-  const records: SidecarRecord[] = entries.map((e) => {
-    if (retain) e.record.value = e.entry;
-    return e.record;
-  });
-  store.setLoaded(records, leafId);
   return store;
 }

@@ -15,7 +15,7 @@
  *   diag <json>                    a repair the writer reported (torn tail)
  *   done <json>                    the operation finished (also on stdout)
  *   error <json>                   the operation failed (also on stdout)
- * New operations (migrate, sync, rollback, recover) are added to OPERATIONS below.
+ * The sidecar operations (migrate, sync, rollback, recover) are `sidecar` below.
  */
 import { openSync, writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -167,6 +167,35 @@ const OPERATIONS = {
       say(`ack ${i} ${i} ${id}`);
     }
     announce(`done ${JSON.stringify({ appended: o.count })}`);
+  },
+
+  /**
+   * The sidecar operations (SPEC 14): options {file, op, segmentBytes, skipInvalid,
+   * reMigrate, lockTimeoutMs}; op is migrate (also a sync when the JSONL grew), rollback
+   * or recover. Reports the outcome, or the error's code (E_LOCKED...) as "done" with
+   * {error} when o.reportErrors is set (two migrations racing).
+   */
+  async sidecar(o) {
+    announce("ready");
+    const started = performance.now();
+    const common = { ...(o.lockTimeoutMs !== undefined ? { lockTimeoutMs: o.lockTimeoutMs } : {}) };
+    try {
+      let out;
+      if (o.op === "migrate") {
+        const r = await lib.migrateJsonlToV2(o.file, { ...common, segmentBytes: o.segmentBytes, skipInvalid: o.skipInvalid ?? false });
+        out = { action: r.action, after: r.after, entries: r.entries };
+      } else if (o.op === "rollback") {
+        const r = await lib.rollbackV2Sidecar(o.file, common);
+        out = { removed: r.removed ?? null };
+      } else if (o.op === "recover") {
+        const r = await lib.recoverPartialMigration(o.file, { ...common, reMigrate: o.reMigrate ?? false, segmentBytes: o.segmentBytes });
+        out = { after: r.after, ok: r.ok };
+      } else throw new Error(`unknown sidecar op ${o.op}`);
+      announce(`done ${JSON.stringify({ ...out, ms: performance.now() - started })}`);
+    } catch (err) {
+      if (!o.reportErrors) throw err;
+      announce(`done ${JSON.stringify({ error: err?.code ?? String(err), message: String(err?.message ?? err) })}`);
+    }
   },
 
   /** upgradeSession: options {file, backup}. */
