@@ -6,7 +6,8 @@
 
 export const SOAK = process.env.SESSFMT_SOAK === "1" || process.env.SESSFMT_SOAK === "true";
 
-function count(envName: string, short: number, soak: number): number {
+/** A count from its own variable, else the short or the soak default. */
+export function count(envName: string, short: number, soak: number): number {
   const raw = process.env[envName];
   if (raw !== undefined && raw !== "") {
     const n = Number(raw);

@@ -2,19 +2,9 @@
  * Counts of the sidecar reliability suites (sidecar-crash, sidecar-fuzz): short in
  * `npm test`, long with SESSFMT_SOAK=1; each can be overridden with its own variable.
  */
-import { SOAK, hangGuardMs } from "./scale.js";
+import { count, hangGuardMs } from "./scale.js";
 
 export { hangGuardMs };
-
-function count(envName: string, short: number, soak: number): number {
-  const raw = process.env[envName];
-  if (raw !== undefined && raw !== "") {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${envName} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-    return n;
-  }
-  return SOAK ? soak : short;
-}
 
 export const sidecarScale = {
   /** SIGKILLs per sidecar operation (migrate, sync, rollback, recover). */
