@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { EntryRecord, Session } from "../format/index.js";
 import { defineCommand } from "./command.js";
-import { visitEntryValues } from "../format/index.js";
+import { messageActivityTime, visitEntryValues } from "../format/index.js";
 import { EXIT_OK, LineBuffer } from "./io.js";
 import { formatSize, keyValueLines } from "./render.js";
 import { openForCommand, withSidecarReadOptions, type SidecarReadInfo } from "./sidecar-source.js";
@@ -94,16 +94,8 @@ async function modifiedDate(session: Session, file: string): Promise<string | nu
   const candidates = session.records.filter((r: EntryRecord) => r.type === "message" && (r.role === "user" || r.role === "assistant"));
   let last: number | undefined;
   visitEntryValues(session, candidates, (e) => {
-    const m = e.message as Record<string, unknown>;
-    if (!("content" in m)) return;
-    if (typeof m.timestamp === "number") {
-      last = Math.max(last ?? 0, m.timestamp);
-      return;
-    }
-    if (typeof e.timestamp === "string") {
-      const t = new Date(e.timestamp).getTime();
-      if (!Number.isNaN(t)) last = Math.max(last ?? 0, t);
-    }
+    const t = messageActivityTime(e);
+    if (t !== undefined) last = Math.max(last ?? 0, t);
   });
   const asIso = (t: number): string | null => {
     const d = new Date(t);

@@ -51,3 +51,4 @@ export {
 } from "./autosave.js";
 export { exportSnapshot, type ExportSnapshot } from "./snapshot.js";
 export { visitEntryValues } from "./entry-values.js";
+export { messageActivityTime } from "./activity.js";

@@ -1,6 +1,6 @@
 import { messageText, type EntryRecord, type Session } from "../format/index.js";
 import { deriveSessionName } from "./auto-name.js";
-import { visitEntryValues } from "../format/index.js";
+import { messageActivityTime, visitEntryValues } from "../format/index.js";
 
 /** Messages, tokens and cost of one session in one month for one model. */
 export interface UsageBucket {
@@ -76,11 +76,9 @@ export function summarizeSession(session: Session, fallbackMtime?: Date): Sessio
     const entryTime = typeof e.timestamp === "string" ? Date.parse(e.timestamp) : NaN;
     const time = typeof m.timestamp === "number" ? m.timestamp : entryTime;
     // pi's getLastActivityTime: user/assistant messages that carry content.
-    if ((m.role === "user" || m.role === "assistant") && "content" in m) {
-      if (typeof m.timestamp === "number") lastActivity = Math.max(lastActivity ?? 0, m.timestamp);
-      else if (!Number.isNaN(entryTime)) lastActivity = Math.max(lastActivity ?? 0, entryTime);
-      if (m.role === "user" && !firstUserText) firstUserText = messageText(m.content);
-    }
+    const active = messageActivityTime(e);
+    if (active !== undefined) lastActivity = Math.max(lastActivity ?? 0, active);
+    if (m.role === "user" && "content" in m && !firstUserText) firstUserText = messageText(m.content);
     const assistant = m.role === "assistant" && typeof m.provider === "string" && typeof m.model === "string";
     const provider = assistant ? (m.provider as string) : "";
     const model = assistant ? (m.model as string) : "";
