@@ -9,9 +9,12 @@ import { dirname, join } from "node:path";
 
 const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
-function stampOf(src, withSidecar) {
+/** What a session copy's sidecar holds; a copy made with an older layout is made again. */
+const SIDECAR_LAYOUT = "entry-table-1";
+
+function stampOf(src, withSidecar, layout) {
   const st = statSync(src);
-  return JSON.stringify({ src, size: st.size, mtimeMs: st.mtimeMs, sidecar: withSidecar });
+  return JSON.stringify({ src, size: st.size, mtimeMs: st.mtimeMs, sidecar: withSidecar, ...(layout ? { layout } : {}) });
 }
 
 function readStamp(file) {
@@ -28,7 +31,7 @@ function readStamp(file) {
  */
 export async function ensureSessionCopy(src, dest, withSidecar, log = () => {}) {
   const stampFile = `${dest}.bench-stamp.json`;
-  const want = stampOf(src, withSidecar);
+  const want = stampOf(src, withSidecar, withSidecar ? SIDECAR_LAYOUT : undefined);
   if (readStamp(stampFile) === want && existsSync(dest) && (!withSidecar || existsSync(dest.replace(/\.jsonl$/, ".v2")))) return JSON.parse(want);
   const dir = dirname(dest);
   rmSync(dir, { recursive: true, force: true });

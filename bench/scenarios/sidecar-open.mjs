@@ -1,6 +1,9 @@
 // One measured run: open a session's V2 sidecar through openSidecar (mode "active" by
-// default: the index, then only the frames on the path to the last entry) and build the
-// context at the leaf. argv: <session.jsonl> [mode]
+// default: with a current entry table, the table and the path from it; without one, the
+// index and every frame on the path) and build the context at the leaf. `entries` is the
+// number of entries the open loaded (the path's length); the records and tree of an
+// active open through the table are made on first use, which this run does not ask for.
+// argv: <session.jsonl> [mode]
 import { openSidecar } from "../../dist/index.js";
 
 const [file, mode = "active"] = process.argv.slice(2);
@@ -11,7 +14,8 @@ let error;
 try {
   const store = await openSidecar(file, { mode });
   messages = store.buildContext().messages.length;
-  entries = store.tree?.size ?? -1;
+  entries = store.loadedCount ?? store.tree?.size ?? -1;
+  await store.close();
 } catch (err) {
   error = `${err?.code ? `${err.code}: ` : ""}${err?.message ?? String(err)}`;
 }

@@ -78,6 +78,8 @@ export function renderSidecarInfo(info: SidecarInfo): string[] {
   ]);
   rows.push(["checkpoints", String(info.checkpoints)]);
   rows.push(["ledger", plural(info.ledgerEvents, "event")]);
+  const t = info.entryTable;
+  rows.push(["entry table", t.state === "current" ? "current (opens use it)" : `not used: ${t.reason} (\`sessfmt sidecar sync\` makes it)`]);
   rows.push(["problems", info.problems.length === 0 ? "none seen (`sessfmt sidecar validate` checks every frame)" : String(info.problems.length)]);
   return [...keyValueLines(rows), ...info.problems.map((p) => `  ${problemLine(p)}`)];
 }

@@ -17,6 +17,7 @@ import type { Manifest } from "./manifest.js";
 import { publishManifest } from "./manifest-update.js";
 import { emptyWriterState, SegmentWriter, type SegmentWriterOptions } from "./segment-writer.js";
 import { payloadSha256 } from "./hash.js";
+import { writeEntryTable } from "./entry-table-io.js";
 import { validateSidecar, type ValidationReport } from "./validate.js";
 import { describeProblem } from "./problems.js";
 
@@ -115,6 +116,7 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
       opts.onProgress?.(Math.min(records.length, i + BATCH), records.length);
     }
     await writer.commit();
+    await writeEntryTable(staging, writer.rows, records, writer.state.indexBytes);
 
     const headerSha256 = payloadSha256(session.rawHeader());
     const now = opts.now ?? (() => new Date());

@@ -1,6 +1,7 @@
 import { unlink } from "node:fs/promises";
 import type { OffsetIndexRow } from "./index-row.js";
 import { writeIndexFile } from "./index-file.js";
+import { readEntryTable, remakeEntryTable, removeEntryTable, writeEntryTable } from "./entry-table-io.js";
 import { inRoot } from "./layout.js";
 import { listSegmentFiles } from "./artifacts.js";
 import { quarantineFile, truncateFile } from "./fs-safe.js";
@@ -20,7 +21,9 @@ export interface CutBackResult {
  */
 export async function cutStoreBack(root: string, rows: readonly OffsetIndexRow[], keep: number): Promise<CutBackResult> {
   const kept = rows.slice(0, keep);
-  await writeIndexFile(root, kept);
+  const table = (await readEntryTable(root)).table;
+  await removeEntryTable(root);
+  const indexBytes = await writeIndexFile(root, kept);
   const keepLen = new Map<number, number>();
   for (const r of kept) keepLen.set(r.segmentSeq, Math.max(keepLen.get(r.segmentSeq) ?? 0, r.byteOffset + r.byteLength));
   const out: CutBackResult = { truncated: [], quarantined: [] };
@@ -38,5 +41,8 @@ export async function cutStoreBack(root: string, rows: readonly OffsetIndexRow[]
       out.quarantined.push(moved.slice(root.length + 1));
     }
   }
+  // The kept prefix's table is the old table's first rows (parents re-resolved among them).
+  if (table && table.count >= keep) await writeEntryTable(root, kept, table.inputs().slice(0, keep), indexBytes);
+  else await remakeEntryTable(root);
   return out;
 }

@@ -84,9 +84,11 @@ export function encodeIndex(rows: readonly OffsetIndexRow[]): Buffer {
   return Buffer.from(rows.map(encodeIndexRow).join(""), "utf8");
 }
 
-/** Replace the whole index atomically (temp in tmp/, fsync, rename, directory fsync). */
-export async function writeIndexFile(root: string, rows: readonly OffsetIndexRow[]): Promise<void> {
-  await writeFileAtomic(root, INDEX_FILE, encodeIndex(rows));
+/** Replace the whole index atomically (temp in tmp/, fsync, rename, directory fsync); returns its size. */
+export async function writeIndexFile(root: string, rows: readonly OffsetIndexRow[]): Promise<number> {
+  const bytes = encodeIndex(rows);
+  await writeFileAtomic(root, INDEX_FILE, bytes);
+  return bytes.length;
 }
 
 /**

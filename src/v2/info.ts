@@ -1,6 +1,7 @@
 import { listSegmentFiles, readCheckpoints, readLedger, readManifestFile } from "./artifacts.js";
 import { checkFreshness, readFingerprint, type Freshness, type FreshnessCheck, type SourceFingerprint } from "./fingerprint.js";
 import { readIndexFile } from "./index-file.js";
+import { readEntryTable } from "./entry-table-io.js";
 import type { Manifest, StoreHead } from "./manifest.js";
 import type { SidecarProblem } from "./problems.js";
 import { checkRealDir } from "./fs-safe.js";
@@ -34,6 +35,8 @@ export interface SidecarInfo {
   freshness: Freshness;
   checkpoints: number;
   ledgerEvents: number;
+  /** sessfmt's entry table (11.21): current (used by opens), or why it is not used. */
+  entryTable: { state: "current" } | { state: "not used"; reason: string };
   /** Problems met while reading the index, checkpoints and ledger (not a validation). */
   problems: SidecarProblem[];
 }
@@ -61,6 +64,7 @@ export async function sidecarInfo(fileOrRoot: string, opts: InfoOptions = {}): P
     freshness: { state: "unknown", reason: "no sidecar" },
     checkpoints: 0,
     ledgerEvents: 0,
+    entryTable: { state: "not used", reason: "no sidecar" },
     problems: [],
   };
   if (!(await checkRealDir(target.root))) return empty;
@@ -72,6 +76,7 @@ export async function sidecarInfo(fileOrRoot: string, opts: InfoOptions = {}): P
   const fp = await readFingerprint(target.root);
   const cps = await readCheckpoints(target.root);
   const ledger = await readLedger(target.root);
+  const table = await readEntryTable(target.root);
   const last = idx.rows[idx.rows.length - 1];
   const info: SidecarInfo = {
     ...empty,
@@ -86,6 +91,7 @@ export async function sidecarInfo(fileOrRoot: string, opts: InfoOptions = {}): P
     freshness: await checkFreshness(target.file, fp.state === "ok" ? fp.fingerprint : undefined, opts.check ?? "full", opts.signal),
     checkpoints: cps.checkpoints.length,
     ledgerEvents: ledger.events.length,
+    entryTable: table.table ? { state: "current" } : { state: "not used", reason: table.reason },
     problems: [...idx.problems, ...cps.problems, ...ledger.problems],
   };
   if (mf.state === "ok") {

@@ -16,6 +16,8 @@ export const TMP_DIR = "tmp";
 export const ROOT_DIRS = [SEGMENTS_DIR, INDEX_DIR, CHECKPOINTS_DIR, MIGRATIONS_DIR, TMP_DIR] as const;
 
 export const INDEX_FILE = "index/offsets.jsonl";
+/** sessfmt's own entry table (parents, types, locations in binary columns); the Rust port never reads it. */
+export const ENTRY_TABLE_FILE = "index/sessfmt-entries.bin";
 export const MANIFEST_FILE = "manifest.json";
 export const LEDGER_FILE = "migrations/ledger.jsonl";
 /** sessfmt's own state (the source fingerprint); the Rust port never reads it. */

@@ -3,6 +3,8 @@ import { listSegmentFiles, readManifestFile } from "./artifacts.js";
 import { readFingerprint } from "./fingerprint.js";
 import type { SidecarRecord } from "./frame-check.js";
 import { readIndexFile } from "./index-file.js";
+import type { EntryTable } from "./entry-table.js";
+import { readEntryTable } from "./entry-table-io.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { INDEX_FILE, segmentRelPath } from "./layout.js";
 import { parseV2OpenMode, type V2OpenMode } from "./open-mode.js";
@@ -29,6 +31,11 @@ export interface OpenSidecarOptions {
   signal?: AbortSignal;
   /** Frames loaded so far, of the frames the mode loads. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Use sessfmt's entry table when it is current (default true). Without it, open reads
+   * every row of offsets.jsonl and an active open reads every frame on the path.
+   */
+  entryTable?: boolean;
 }
 
 const RETAIN_LIMIT = 64 * 1024 * 1024;
@@ -59,6 +66,24 @@ async function checkStructure(root: string, rows: readonly OffsetIndexRow[], pro
   return warnings;
 }
 
+/** The same checks from the entry table: every segment it names exists and holds its frames. */
+async function checkTableStructure(root: string, table: EntryTable, problems: SidecarProblem[]): Promise<SidecarProblem[]> {
+  const segments = new Map((await listSegmentFiles(root)).map((s) => [s.segmentSeq, s.size]));
+  const ends = table.segmentEnds();
+  for (const [seq, end] of ends) {
+    const size = segments.get(seq);
+    if (size === undefined) problems.push(problem("segment_missing", `segment ${seq} does not exist`, { file: segmentRelPath(seq) }));
+    else if (end > size) problems.push(problem("row_out_of_bounds", `frames end at byte ${end}, the segment has ${size}`, { file: segmentRelPath(seq), offset: size }));
+  }
+  const last = table.count > 0 ? table.row(table.count - 1) : undefined;
+  const size = last ? segments.get(last.segmentSeq) : undefined;
+  if (last && size !== undefined) {
+    const end = last.byteOffset + last.byteLength;
+    if (size > end) return [problem("segment_unindexed_bytes", `${size - end} bytes after the last indexed frame (an interrupted append)`, { file: segmentRelPath(last.segmentSeq), offset: end })];
+  }
+  return [];
+}
+
 /**
  * Open a V2 sidecar (by its JSONL file or its root) without re-hashing anything: read the
  * index, the manifest and the fingerprint, check the index against the segment sizes, then
@@ -71,26 +96,34 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
   const target = await resolveTarget(fileOrRoot);
   await requireRoot(target);
   const stats = opts.stats ?? newReadStats();
-  const idx = await readIndexFile(target.root, { stats, onRead: opts.onRead, signal: opts.signal });
-  const problems = [...idx.problems];
-  if (!idx.exists) problems.push(problem("index_missing", "index/offsets.jsonl does not exist; rebuild the index", { file: INDEX_FILE }));
-  const warnings = await checkStructure(target.root, idx.rows, problems);
+  const table = opts.entryTable === false ? undefined : (await readEntryTable(target.root, { stats, ...(opts.onRead ? { onRead: opts.onRead } : {}) })).table;
+  const problems: SidecarProblem[] = [];
+  let rows: OffsetIndexRow[] | undefined;
+  let warnings: SidecarProblem[];
+  if (table) warnings = await checkTableStructure(target.root, table, problems);
+  else {
+    const idx = await readIndexFile(target.root, { stats, onRead: opts.onRead, signal: opts.signal });
+    problems.push(...idx.problems);
+    if (!idx.exists) problems.push(problem("index_missing", "index/offsets.jsonl does not exist; rebuild the index", { file: INDEX_FILE }));
+    warnings = await checkStructure(target.root, idx.rows, problems);
+    rows = idx.rows;
+  }
   if (problems.length > 0) {
     const err = corrupt(target.root, problems[0] as SidecarProblem);
     (err.data as { problems: SidecarProblem[] }).problems = problems;
     throw err;
   }
-  const rows = idx.rows;
   const mf = await readManifestFile(target.root);
   const fp = await readFingerprint(target.root);
-  const totalBytes = rows.reduce((n, r) => n + r.byteLength, 0);
+  const totalBytes = table ? table.totalFrameBytes() : (rows as OffsetIndexRow[]).reduce((n, r) => n + r.byteLength, 0);
   const retain = opts.retainEntries ?? totalBytes <= RETAIN_LIMIT;
 
   const store = new SidecarStore({
     root: target.root,
     file: target.file,
     mode,
-    rows,
+    ...(rows ? { rows } : {}),
+    ...(table ? { table } : {}),
     records: [],
     leafId: null,
     manifest: mf.state === "ok" ? mf.manifest : undefined,
@@ -106,14 +139,22 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
   try {
     let entries: SidecarEntry[];
     let leafId: string | null;
+    const lastId = store.entryCount > 0 ? (store.rowOf(store.entryCount) as OffsetIndexRow).entryId : null;
     if (parsed.kind === "active") {
-      if (opts.leafId !== undefined && !store.rowById(opts.leafId)) {
+      const leafRow = opts.leafId !== undefined ? store.rowById(opts.leafId) : undefined;
+      if (opts.leafId !== undefined && !leafRow) {
         throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(opts.leafId)}`, { file: target.root });
       }
+      if (table) {
+        // The path from the table; its frames are read when the records are first asked for.
+        store.setPendingPath(table.count > 0 ? table.pathSeqs(leafRow?.entrySeq ?? table.count) : new Int32Array(0), opts.leafId ?? lastId);
+        return store;
+      }
       entries = await store.readActivePath(opts.leafId);
-      leafId = opts.leafId ?? rows[rows.length - 1]?.entryId ?? null;
+      leafId = opts.leafId ?? lastId;
       entries.sort((a, b) => a.record.entrySeq - b.record.entrySeq);
     } else {
+      const rows = store.rows;
       const chosen = parsed.kind === "tail" ? rows.slice(Math.max(0, rows.length - parsed.count)) : rows;
       entries = [];
       for (const row of chosen) {
@@ -122,7 +163,7 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
         if (entries.length % 1024 === 0) opts.onProgress?.(entries.length, chosen.length);
       }
       opts.onProgress?.(entries.length, chosen.length);
-      leafId = rows[rows.length - 1]?.entryId ?? null;
+      leafId = lastId;
     }
     const records: SidecarRecord[] = entries.map((e) => {
       if (retain) e.record.value = e.entry;

@@ -5,6 +5,8 @@
 export interface ReadStats {
   /** Bytes read from index/offsets.jsonl. */
   indexBytes: number;
+  /** Bytes read from index/sessfmt-entries.bin (and the end of offsets.jsonl it is checked against). */
+  tableBytes: number;
   /** Bytes read from segment files. */
   segmentBytes: number;
   /** Frames decoded. */
@@ -14,7 +16,7 @@ export interface ReadStats {
 }
 
 export function newReadStats(): ReadStats {
-  return { indexBytes: 0, segmentBytes: 0, framesParsed: 0, segmentOpens: 0 };
+  return { indexBytes: 0, tableBytes: 0, segmentBytes: 0, framesParsed: 0, segmentOpens: 0 };
 }
 
 /** Called for every read from disk: which root-relative file, where, how many bytes. */

@@ -9,6 +9,7 @@ import { decodeFrame } from "./frame.js";
 import { chainStep, GENESIS_CHAIN_HASH, payloadSha256 } from "./hash.js";
 import { makeIndexRow, type OffsetIndexRow } from "./index-row.js";
 import { writeIndexFile } from "./index-file.js";
+import { remakeEntryTable, removeEntryTable } from "./entry-table-io.js";
 import { inRoot } from "./layout.js";
 import { publishManifest } from "./manifest-update.js";
 import { openAppend, openRead, quarantineFile, truncateFile } from "./fs-safe.js";
@@ -188,6 +189,7 @@ async function rebuildLocked(root: string, file: string | undefined, opts: Rebui
     problems.push(problem("frame_unterminated_healed", "the last frame had no line end; one was appended", { file: heal.file, offset: last.byteOffset, entrySeq: last.entrySeq }));
   }
 
+  await removeEntryTable(root);
   await writeIndexFile(root, rows);
   const now = (opts.now ?? (() => new Date()))();
   const fp = await readFingerprint(root);
@@ -195,6 +197,7 @@ async function rebuildLocked(root: string, file: string | undefined, opts: Rebui
     report.fingerprint = await refitFingerprint(root, file, heads, chain, now, opts.signal);
   }
   await publishManifest(root, rows, { expectedChain: chain, now, ...(file ? { file } : {}) });
+  await remakeEntryTable(root, opts.signal);
   report.entries = rows.length;
   report.segments = new Set(rows.map((r) => r.segmentSeq)).size;
   report.chainHash = chain;

@@ -4,6 +4,7 @@ import { buildContextFromPath } from "../format/context.js";
 import type { SessionContext, SessionEntry } from "../format/types.js";
 import { checkIndexedFrame, CHEAP_CHECKS, FULL_CHECKS, recordFromFrame, type FrameChecks, type SidecarRecord } from "./frame-check.js";
 import type { OffsetIndexRow } from "./index-row.js";
+import { ROLE_ASSISTANT, TYPE_BRANCH_SUMMARY, TYPE_COMPACTION, TYPE_CUSTOM_MESSAGE, TYPE_MESSAGE, TYPE_MODEL_CHANGE, TYPE_THINKING_LEVEL_CHANGE, type EntryTable } from "./entry-table.js";
 import type { Manifest, StoreHead } from "./manifest.js";
 import type { SourceFingerprint } from "./fingerprint.js";
 import { problem, type SidecarProblem } from "./problems.js";
@@ -23,7 +24,9 @@ export interface SidecarStoreParts {
   root: string;
   file: string | undefined;
   mode: V2OpenMode;
-  rows: OffsetIndexRow[];
+  /** The index rows, or the entry table they come from (then rows are made on first use). */
+  rows?: OffsetIndexRow[];
+  table?: EntryTable;
   records: SidecarRecord[];
   leafId: string | null;
   manifest: Manifest | undefined;
@@ -50,8 +53,6 @@ export class SidecarStore {
   /** The JSONL file the sidecar belongs to, when known. */
   readonly file: string | undefined;
   readonly mode: V2OpenMode;
-  /** Every index row, in entrySeq order. */
-  readonly rows: readonly OffsetIndexRow[];
   readonly manifest: Manifest | undefined;
   readonly fingerprint: SourceFingerprint | undefined;
   /** Non-fatal findings of the open (e.g. unindexed bytes after the last frame). */
@@ -59,8 +60,16 @@ export class SidecarStore {
   /** What this store has read from disk so far. */
   readonly stats: ReadStats;
   private loaded: SidecarRecord[];
-  private treeValue: SessionTree;
-  private readonly byId = new Map<string, OffsetIndexRow>();
+  private treeValue: SessionTree | undefined;
+  private rowsValue: OffsetIndexRow[] | undefined;
+  private byIdValue: Map<string, OffsetIndexRow> | undefined;
+  private readonly table: EntryTable | undefined;
+  /**
+   * An active open through the entry table: the path's entrySeqs, root first, and its
+   * leaf. Records and the tree are made from the frames only when asked for; the context
+   * at the leaf needs neither.
+   */
+  private pendingPath: { seqs: Int32Array; leafId: string | null } | undefined;
   /** Exact reads, for frames picked by id, seq or path. */
   private readonly reader: SegmentReader;
   /** Read-ahead, for runs of consecutive frames (full and tail loads, readAll, readTail). */
@@ -72,14 +81,14 @@ export class SidecarStore {
     this.root = p.root;
     this.file = p.file;
     this.mode = p.mode;
-    this.rows = p.rows;
+    this.rowsValue = p.rows;
+    this.table = p.table;
     this.manifest = p.manifest;
     this.fingerprint = p.fingerprint;
     this.warnings = p.warnings;
     this.stats = p.stats;
     this.checks = p.verify ? FULL_CHECKS : CHEAP_CHECKS;
     this.retain = p.retain;
-    for (const r of p.rows) this.byId.set(r.entryId, r); // later rows win, as ids do in the tree
     this.reader = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, window: 0, maxFrameBytes: p.maxFrameBytes });
     this.sequential = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, maxFrameBytes: p.maxFrameBytes });
     this.loaded = p.records;
@@ -92,47 +101,92 @@ export class SidecarStore {
     return t;
   }
 
+  /** Every index row, in entrySeq order. */
+  get rows(): readonly OffsetIndexRow[] {
+    if (!this.rowsValue) this.rowsValue = this.table ? this.table.rows() : [];
+    return this.rowsValue;
+  }
+
+  /** Rows by id, the later row winning, as ids do in the tree. */
+  private get byId(): Map<string, OffsetIndexRow> {
+    if (!this.byIdValue) {
+      this.byIdValue = new Map();
+      for (const r of this.rows) this.byIdValue.set(r.entryId, r);
+    }
+    return this.byIdValue;
+  }
+
+  /** Load a pending active path's records (reading its frames) and build the tree. */
+  private settle(): SessionTree {
+    const pending = this.pendingPath;
+    if (pending) {
+      this.pendingPath = undefined;
+      const records: SidecarRecord[] = [];
+      for (const seq of pending.seqs) {
+        const row = this.rowOf(seq) as OffsetIndexRow;
+        const e = this.decode(row, this.sequential.readSync(row));
+        if (this.retain) e.record.value = e.entry;
+        records.push(e.record);
+      }
+      this.loaded = records.sort((a, b) => a.entrySeq - b.entrySeq);
+      this.treeValue = this.makeTree(pending.leafId);
+    }
+    if (!this.treeValue) this.treeValue = this.makeTree(null);
+    return this.treeValue;
+  }
+
   /** The loaded records, in entrySeq order. */
   get records(): readonly SidecarRecord[] {
+    this.settle();
     return this.loaded;
   }
 
   /** The tree over the loaded records. */
   get tree(): SessionTree {
-    return this.treeValue;
+    return this.settle();
   }
 
   /** Entries in the store (all rows, loaded or not). */
   get entryCount(): number {
-    return this.rows.length;
+    return this.table && !this.rowsValue ? this.table.count : this.rows.length;
+  }
+
+  /** Entries loaded by the open (the path's length for an active open), without loading them. */
+  get loadedCount(): number {
+    return this.pendingPath ? this.pendingPath.seqs.length : this.loaded.length;
   }
 
   get head(): StoreHead {
-    const last = this.rows[this.rows.length - 1];
+    const last = this.rowOf(this.entryCount);
     return last ? { segmentSeq: last.segmentSeq, entrySeq: last.entrySeq, entryId: last.entryId } : { segmentSeq: 0, entrySeq: 0, entryId: "" };
   }
 
   get leafId(): string | null {
-    return this.treeValue.leafId;
+    return this.pendingPath ? this.pendingPath.leafId : this.settle().leafId;
   }
 
   setLeaf(id: string | null): void {
-    this.treeValue.setLeaf(id);
+    this.settle().setLeaf(id);
   }
 
   /** The row of an entrySeq, or undefined. */
   rowOf(entrySeq: number): OffsetIndexRow | undefined {
+    if (this.table && !this.rowsValue) return Number.isSafeInteger(entrySeq) && entrySeq >= 1 && entrySeq <= this.table.count ? this.table.row(entrySeq - 1) : undefined;
     const r = this.rows[entrySeq - 1];
     return r && r.entrySeq === entrySeq ? r : this.rows.find((x) => x.entrySeq === entrySeq);
   }
 
   /** The row of an entry id (the later one when ids repeat). */
   rowById(id: string): OffsetIndexRow | undefined {
+    if (this.table && !this.byIdValue) {
+      const seq = this.table.lastSeqOf(id);
+      return seq > 0 ? this.rowOf(seq) : undefined;
+    }
     return this.byId.get(id);
   }
 
   record(id: string): SidecarRecord | undefined {
-    return this.treeValue.get(id) as SidecarRecord | undefined;
+    return this.settle().get(id) as SidecarRecord | undefined;
   }
 
   // ---- frames ----
@@ -165,7 +219,7 @@ export class SidecarStore {
 
   /** The entry with this id (the later one when ids repeat), read from its frame. */
   async readById(id: string): Promise<SidecarEntry> {
-    const row = this.byId.get(id);
+    const row = this.rowById(id);
     if (!row) throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(id)}`, { file: this.root });
     return this.readRow(row);
   }
@@ -177,10 +231,15 @@ export class SidecarStore {
    * would stop (a cycle is cut at the member with the lowest entrySeq).
    */
   async readActivePath(leafId?: string | null): Promise<SidecarEntry[]> {
-    const start = leafId === undefined || leafId === null ? this.rows[this.rows.length - 1] : this.byId.get(leafId);
+    const start = leafId === undefined || leafId === null ? this.rowOf(this.entryCount) : this.rowById(leafId);
     if (!start) {
       if (leafId === undefined || leafId === null) return [];
       throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(leafId)}`, { file: this.root });
+    }
+    if (this.table) {
+      const out: SidecarEntry[] = [];
+      for (const seq of this.table.pathSeqs(start.entrySeq)) out.push(await this.readRow(this.rowOf(seq) as OffsetIndexRow, true));
+      return out;
     }
     const walked: SidecarEntry[] = [];
     const seen = new Set<OffsetIndexRow>();
@@ -219,11 +278,12 @@ export class SidecarStore {
 
   /** Add the entries on a leaf's path to the loaded set (active and tail stores grow this way). */
   async loadPath(leafId: string): Promise<void> {
+    this.settle();
     const have = new Set(this.loaded.map((r) => r.entrySeq));
     const add = (await this.readActivePath(leafId)).filter((e) => !have.has(e.record.entrySeq));
     if (add.length === 0) return;
     for (const e of add) if (this.retain) e.record.value = e.entry;
-    const current = this.treeValue.leafId;
+    const current = this.settle().leafId;
     this.loaded = [...this.loaded, ...add.map((e) => e.record)].sort((a, b) => a.entrySeq - b.entrySeq);
     this.treeValue = this.makeTree(current);
   }
@@ -259,7 +319,7 @@ export class SidecarStore {
 
   /** Entries on the path from the root to `leafId` (default: the current leaf). */
   branch(leafId: string | null = this.leafId): SessionEntry[] {
-    return this.materialise(this.treeValue.pathToRoot(leafId) as SidecarRecord[]);
+    return this.materialise(this.settle().pathToRoot(leafId) as SidecarRecord[]);
   }
 
   /**
@@ -270,31 +330,112 @@ export class SidecarStore {
   buildContext(leafId?: string | null): SessionContext {
     const target = leafId === undefined ? this.leafId : leafId;
     if (target === null) return EMPTY_CONTEXT();
-    let leaf = this.treeValue.get(target);
+    const pending = this.pendingPath;
+    if (pending && this.table && target === pending.leafId) return this.contextOfPath(this.table, pending.seqs);
+    const tree = this.settle();
+    let leaf = tree.get(target);
     if (!leaf) {
-      if (this.mode !== "full" && this.byId.has(target)) {
+      if (this.mode !== "full" && this.rowById(target)) {
         throw new SessfmtError("E_ENTRY_NOT_FOUND", `entry ${JSON.stringify(target)} is not loaded in ${this.mode} mode; use contextAt()`, { file: this.root });
       }
-      const lastRow = this.rows[this.rows.length - 1];
-      leaf = lastRow ? this.treeValue.get(lastRow.entryId) : undefined;
+      const lastRow = this.rowOf(this.entryCount);
+      leaf = lastRow ? tree.get(lastRow.entryId) : undefined;
       if (!leaf) return EMPTY_CONTEXT();
     }
-    return buildContextFromPath(this.materialise(this.treeValue.pathFrom(leaf) as SidecarRecord[]));
+    return buildContextFromPath(this.materialise(tree.pathFrom(leaf) as SidecarRecord[]));
+  }
+
+  /**
+   * The context of a root-first path of entrySeqs, choosing from the table's types and roles
+   * the entries that decide it (the same choice as the JSONL reader's contextRecords: the
+   * last thinking-level change, the last model change or assistant message, the last
+   * compaction and the entry its firstKeptEntryId names, and the messages it keeps) and
+   * reading only their frames.
+   */
+  private contextOfPath(table: EntryTable, seqs: Int32Array): SessionContext {
+    const type = table.typeCode;
+    const role = table.roleCode;
+    let thinking = -1;
+    let model = -1;
+    let compaction = -1;
+    // The last of each kind: walk back from the leaf until all three are found.
+    for (let i = seqs.length - 1; i >= 0 && (thinking < 0 || model < 0 || compaction < 0); i--) {
+      const k = (seqs[i] as number) - 1;
+      const t = type[k];
+      if (t === TYPE_THINKING_LEVEL_CHANGE) {
+        if (thinking < 0) thinking = i;
+      } else if (t === TYPE_MODEL_CHANGE || (t === TYPE_MESSAGE && role[k] === ROLE_ASSISTANT)) {
+        if (model < 0) model = i;
+      } else if (t === TYPE_COMPACTION) {
+        if (compaction < 0) compaction = i;
+      }
+    }
+    let firstKept = -1;
+    const compactionEntry = compaction >= 0 ? this.entryOfSeq(seqs[compaction] as number) : undefined;
+    if (compactionEntry) {
+      const c = compactionEntry as { firstKeptEntryId?: unknown };
+      if (typeof c.firstKeptEntryId === "string") {
+        const want = Buffer.from(c.firstKeptEntryId, "utf8");
+        // The first match on the path counts. With unique ids there is one: look from the
+        // compaction backwards, where a kept entry usually is.
+        if (table.uniqueIds) {
+          for (let i = compaction - 1; i >= 0; i--) {
+            if (table.idEquals((seqs[i] as number) - 1, want)) {
+              firstKept = i;
+              break;
+            }
+          }
+        } else {
+          for (let i = 0; i < compaction; i++) {
+            if (table.idEquals((seqs[i] as number) - 1, want)) {
+              firstKept = i;
+              break;
+            }
+          }
+        }
+      }
+    }
+    const chosen: SessionEntry[] = [];
+    // Before the compaction (or the entry it keeps from) only the three picks can count.
+    const cut = compaction < 0 ? 0 : firstKept >= 0 ? firstKept : compaction;
+    for (const i of [thinking, model].filter((i) => i >= 0 && i < cut).sort((a, b) => a - b)) chosen.push(this.entryOfSeq(seqs[i] as number));
+    for (let i = cut; i < seqs.length; i++) {
+      const t = type[(seqs[i] as number) - 1];
+      const kept = compaction < 0 || i > compaction || (firstKept >= 0 && i >= firstKept);
+      const shows = t === TYPE_MESSAGE || t === TYPE_CUSTOM_MESSAGE || t === TYPE_BRANCH_SUMMARY;
+      if (i === compaction) chosen.push(compactionEntry as SessionEntry);
+      else if (i === thinking || i === model || i === firstKept || (kept && shows)) chosen.push(this.entryOfSeq(seqs[i] as number));
+    }
+    return buildContextFromPath(chosen);
+  }
+
+  /** One entry read from its frame by entrySeq (frames close together share a read). */
+  private entryOfSeq(seq: number): SessionEntry {
+    const row = this.rowOf(seq) as OffsetIndexRow;
+    return this.decode(row, this.sequential.readSync(row)).entry;
   }
 
   /** buildContext at any entry of the store, reading only that entry's path. */
   async contextAt(leafId?: string | null): Promise<SessionContext> {
     if (leafId === null) return EMPTY_CONTEXT();
     const id = leafId === undefined ? this.leafId : leafId;
-    const known = id !== null && this.byId.has(id);
+    const known = id !== null && this.rowById(id) !== undefined;
     const path = await this.readActivePath(known ? id : undefined);
     return buildContextFromPath(path.map((e) => e.entry));
   }
 
   /** @internal Replace the loaded records (openSidecar fills a store this way). */
   setLoaded(records: SidecarRecord[], leafId: string | null): void {
+    this.pendingPath = undefined;
     this.loaded = records;
     this.treeValue = this.makeTree(leafId);
+  }
+
+  /** @internal An active open through the entry table: the path, loaded when first asked for. */
+  setPendingPath(seqs: Int32Array, leafId: string | null): void {
+    this.loaded = [];
+    this.treeValue = undefined;
+    this.pendingPath = { seqs, leafId };
   }
 
   /** Release the open segment files. */

@@ -9,6 +9,8 @@ import { chainOf } from "./hash.js";
 import { readFrameHeads } from "./facts.js";
 import { checkFreshness, fingerprintOf, linesOf, prefixEnd, readFingerprint, writeFingerprint, type Freshness, type FreshnessCheck, type PrefixEnd } from "./fingerprint.js";
 import { readIndexFile } from "./index-file.js";
+import { readEntryTable, remakeEntryTable, writeEntryTable } from "./entry-table-io.js";
+import type { EntryTableInput } from "./entry-table.js";
 import { inRoot } from "./layout.js";
 import { publishManifest } from "./manifest-update.js";
 import { quarantineFile, truncateFile } from "./fs-safe.js";
@@ -143,7 +145,9 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
       prefix = { end: start, lastLine: fp.lastIndexedLine, openTail: false };
     } else start = st.size;
   }
+  const table = (await readEntryTable(root)).table;
   const writer = new SegmentWriter(root, writerStateAfter(rows, indexSize, fp.chainHash), opts);
+  const added: EntryTableInput[] = [];
   let skipped = 0;
   if (st.size > start) {
     const header = (await readHeaderLine(jsonl)).bytes;
@@ -169,6 +173,7 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
       for (let i = 0; i < records.length; i++) {
         const r = records[i] as (typeof records)[number];
         await writer.append({ entryId: r.id, parentEntryId: r.parentId, entryType: r.type, payload: payloads[i] as Buffer });
+        added.push(r);
       }
       skipped += session.diagnostics.skippedEntries.length;
       const p = prefixEnd(lines);
@@ -181,10 +186,13 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
   }
   const appended = writer.rows.length;
   if (appended === 0 && repaired.length === 0 && prefix.end === fp.lastIndexedOffset && st.size === fp.sourceSize) {
+    if (!table) await remakeEntryTable(root, opts.signal); // a store from the Rust port or an older sessfmt
     return { root, file: jsonl, action: "none", freshness, appended: 0, skippedLines: skipped, repaired, entries: rows.length, chainHash: fp.chainHash };
   }
   await writer.commit();
   const allRows = [...rows, ...writer.rows];
+  if (table && table.count === rows.length) await writeEntryTable(root, allRows, [...table.inputs(), ...added], writer.state.indexBytes);
+  else await remakeEntryTable(root, opts.signal);
   const header = await readHeaderLine(jsonl);
   fp = await fingerprintOf(
     jsonl,

@@ -286,6 +286,7 @@ describe("sidecar rollback --to goes back to a checkpoint; a sync frames the lat
     expect(r.stdout).toContain("  verified: entry count ok, chain ok, index ok\n");
     expect(r.stdout).toMatch(/^ {2}ledger: rollback event [0-9a-f-]{36}, outcome ok$/m);
     expect((await runCli(["sidecar", "info", file])).stdout).toMatch(/^ledger: +1 event$/m);
+    expect((await runCli(["sidecar", "info", file])).stdout).toMatch(/^entry table: +current \(opens use it\)$/m);
     expect((await runCli(["info", file, "--from-sidecar"])).stderr).toMatch(/E_SIDECAR_STALE: .*behind the JSONL/);
     expect((await runCli(["sidecar", "sync", file])).stdout).toMatch(/: appended 2 entries; 9 entries/);
     expect((await runCli(["context", file, "--from-sidecar"])).stdout).toBe((await runCli(["context", file])).stdout);

@@ -51,7 +51,7 @@ describe("11.1 Layout", () => {
     const r = await createV2SidecarFromJsonl(file, { segmentBytes: 2000 });
     expect(r.root).toBe(join(dir, "v3-branched.v2"));
     const names = walk(r.root).map((p) => relative(r.root, p)).sort();
-    expect(names.filter((n) => !n.startsWith("segments/"))).toEqual(["checkpoints", "index", "index/offsets.jsonl", "manifest.json", "migrations", "segments", "sessfmt-source.json", "tmp"]);
+    expect(names.filter((n) => !n.startsWith("segments/"))).toEqual(["checkpoints", "index", "index/offsets.jsonl", "index/sessfmt-entries.bin", "manifest.json", "migrations", "segments", "sessfmt-source.json", "tmp"]);
     expect(names.filter((n) => n.startsWith("segments/")).every((n) => /^segments\/\d{16}\.seg$/.test(n))).toBe(true);
     expect(statSync(r.root).mode & 0o777).toBe(0o700);
     for (const p of walk(r.root)) expect(statSync(p).mode & 0o777, p).toBe(statSync(p).isDirectory() ? 0o700 : 0o600);

@@ -1,0 +1,136 @@
+import { unlink } from "node:fs/promises";
+import { ioError } from "../format/errors.js";
+import { CHEAP_CHECKS, checkIndexedFrame, recordFromFrame } from "./frame-check.js";
+import { EntryTable, EntryTableError, encodeEntryTable, type EntryTableInput } from "./entry-table.js";
+import { readIndexFile } from "./index-file.js";
+import type { OffsetIndexRow } from "./index-row.js";
+import { ENTRY_TABLE_FILE, INDEX_FILE, inRoot } from "./layout.js";
+import { lstatOrUndefined, openRead, writeFileAtomic } from "./fs-safe.js";
+import { problem } from "./problems.js";
+import type { ReadObserver, ReadStats } from "./read-stats.js";
+import { corrupt, SegmentReader } from "./segment-reader.js";
+
+/**
+ * Reading, writing and remaking the entry table (entry-table.ts). Every writer of
+ * offsets.jsonl keeps the table in step or removes it first; a reader uses it only when it
+ * describes the offsets.jsonl that is there now, and otherwise falls back to the index.
+ */
+
+export type EntryTableRead = { table: EntryTable; reason?: undefined } | { table?: undefined; reason: string };
+
+export interface EntryTableReadOptions {
+  stats?: ReadStats;
+  onRead?: ReadObserver;
+}
+
+async function readWhole(path: string): Promise<Buffer> {
+  const fh = await openRead(path);
+  try {
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await openRead(path);
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, offset);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The table, when it is current: it decodes and checks, it was written no earlier than
+ * offsets.jsonl was last changed, offsets.jsonl has the size the table names, and ends
+ * with exactly the table's last row. Otherwise the reason it is not used.
+ */
+export async function readEntryTable(root: string, opts: EntryTableReadOptions = {}): Promise<EntryTableRead> {
+  const path = inRoot(root, ENTRY_TABLE_FILE);
+  const indexPath = inRoot(root, INDEX_FILE);
+  const st = await lstatOrUndefined(path);
+  if (!st) return { reason: "no entry table" };
+  if (!st.isFile()) return { reason: "the entry table is not a regular file" };
+  const indexSt = await lstatOrUndefined(indexPath);
+  if (!indexSt?.isFile()) return { reason: "no index to check the entry table against" };
+  if (indexSt.mtimeMs > st.mtimeMs) return { reason: "the index changed after the entry table was written" };
+  const bytes = await readWhole(path);
+  if (opts.stats) opts.stats.tableBytes += bytes.length;
+  opts.onRead?.(ENTRY_TABLE_FILE, 0, bytes.length);
+  let table: EntryTable;
+  try {
+    table = new EntryTable(bytes);
+  } catch (err) {
+    if (err instanceof EntryTableError) return { reason: err.message };
+    throw err;
+  }
+  if (table.offsetsBytes !== indexSt.size) return { reason: `the entry table describes a ${table.offsetsBytes}-byte index, the index has ${indexSt.size} bytes` };
+  const last = Buffer.from(table.lastRowLine(), "utf8");
+  if (last.length > indexSt.size) return { reason: "the index is shorter than the entry table's last row" };
+  // The last row plus the byte before it, which must end the previous row.
+  const from = indexSt.size - last.length - (indexSt.size > last.length ? 1 : 0);
+  const tail = await readAt(indexPath, from, indexSt.size - from);
+  if (opts.stats) opts.stats.tableBytes += tail.length;
+  opts.onRead?.(INDEX_FILE, from, tail.length);
+  const lead = tail.length - last.length;
+  if (!tail.subarray(lead).equals(last) || (lead === 1 && tail[0] !== 0x0a)) return { reason: "the index does not end with the entry table's last row" };
+  return { table };
+}
+
+/** Write the table for these rows and entries (atomically; the index must be on disk already). */
+export async function writeEntryTable(root: string, rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], indexBytes: number): Promise<void> {
+  await writeFileAtomic(root, ENTRY_TABLE_FILE, encodeEntryTable(rows, entries, indexBytes));
+}
+
+/** Remove the table (before offsets.jsonl is rewritten in a way the table cannot follow). */
+export async function removeEntryTable(root: string): Promise<void> {
+  const path = inRoot(root, ENTRY_TABLE_FILE);
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw ioError(err, path, "cannot remove the entry table");
+  }
+}
+
+/** What the table needs of each row, read from the frames themselves. */
+export async function entryInputsFromFrames(root: string, rows: readonly OffsetIndexRow[], signal?: AbortSignal): Promise<EntryTableInput[]> {
+  const reader = new SegmentReader(root, { window: 4 << 20 });
+  const out: EntryTableInput[] = [];
+  try {
+    for (const row of rows) {
+      if (signal?.aborted) signal.throwIfAborted();
+      const checked = checkIndexedFrame(await reader.read(row), row, CHEAP_CHECKS);
+      const rec = checked.frame ? recordFromFrame(checked.frame, row) : undefined;
+      if (!rec?.record) throw corrupt(root, checked.problems[0] ?? rec?.problems[0] ?? problem("frame_invalid", "frame does not decode", { entrySeq: row.entrySeq }));
+      const r = rec.record;
+      out.push(r.role === undefined ? { id: r.id, parentId: r.parentId, type: r.type } : { id: r.id, parentId: r.parentId, type: r.type, role: r.role });
+    }
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+/**
+ * Make the table again from offsets.jsonl and the frames (a sidecar written by the Rust
+ * port or an older sessfmt, or after a rebuild). Returns false, leaving no table, when the
+ * index or a frame cannot be read cleanly: the table never describes a damaged store.
+ */
+export async function remakeEntryTable(root: string, signal?: AbortSignal): Promise<boolean> {
+  await removeEntryTable(root);
+  const idx = await readIndexFile(root, signal ? { signal } : {});
+  if (!idx.exists || idx.problems.length > 0) return false;
+  if (idx.rows.some((r, i) => r.entrySeq !== i + 1)) return false;
+  let inputs: EntryTableInput[];
+  try {
+    inputs = await entryInputsFromFrames(root, idx.rows, signal);
+  } catch (err) {
+    if ((err as { code?: string }).code === "E_SIDECAR_CORRUPT") return false;
+    throw err;
+  }
+  await writeEntryTable(root, idx.rows, inputs, idx.size);
+  return true;
+}

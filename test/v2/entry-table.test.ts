@@ -1,0 +1,265 @@
+/**
+ * SPEC 11.21: sessfmt's entry table (index/sessfmt-entries.bin) — what it holds, when it
+ * is used, and that every open through it equals the open without it.
+ */
+import { appendFileSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { createCheckpoint, createV2SidecarFromJsonl, openSession, openSidecar, rebuildSidecarIndex, rollbackToCheckpoint, sidecarInfo, syncSidecar } from "../../src/index.js";
+import { EntryTable, encodeEntryTable, type EntryTableInput } from "../../src/v2/entry-table.js";
+import { readEntryTable } from "../../src/v2/entry-table-io.js";
+import { makeIndexRow } from "../../src/v2/index-row.js";
+import { HEADER, Scratch, writeSession } from "./helpers.js";
+
+const scratch = new Scratch();
+afterAll(() => scratch.remove());
+
+const TABLE = "index/sessfmt-entries.bin";
+const T0 = Date.UTC(2025, 0, 1);
+
+function entry(i: number, id: string, parentId: string | null, kind: number, extra = ""): Record<string, unknown> {
+  const base = { type: "message", id, parentId, timestamp: new Date(T0 + i * 1000).toISOString() };
+  switch (kind % 8) {
+    case 0:
+      return { ...base, message: { role: "user", content: `u${i}${extra}`, timestamp: T0 + i } };
+    case 1:
+      return { ...base, message: { role: "assistant", content: [{ type: "text", text: `a${i}` }], provider: "p", model: `m${i}`, usage: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, stopReason: "stop", timestamp: T0 + i } };
+    case 2:
+      return { ...base, type: "model_change", provider: "q", modelId: `mc${i}` };
+    case 3:
+      return { ...base, type: "thinking_level_change", thinkingLevel: ["low", "high"][i % 2] };
+    case 4:
+      return { ...base, type: "compaction", summary: `s${i}`, firstKeptEntryId: extra || id, tokensBefore: i };
+    case 5:
+      return { ...base, type: "branch_summary", fromId: id, summary: `b${i}` };
+    case 6:
+      return { ...base, type: "custom_message", customType: "c", content: `cm${i}`, display: true };
+    default:
+      return { ...base, type: "label", targetId: id, label: `l${i}` };
+  }
+}
+
+/** Tables of the store as offsets.jsonl and the frames describe it. */
+async function storeOf(lines: (object | string)[], segmentBytes = 1500): Promise<string> {
+  const file = writeSession(scratch.sub(), lines);
+  await createV2SidecarFromJsonl(file, { segmentBytes, verify: false });
+  return file;
+}
+
+describe("11.21 Entry table: codec", () => {
+  it("round-trips rows and entries; resolves parents as the store does (later id wins, self and missing parents stop)", () => {
+    const inputs: EntryTableInput[] = [
+      { id: "a", parentId: null, type: "message", role: "user" },
+      { id: "b", parentId: "a", type: "message", role: "assistant" },
+      { id: "c", parentId: "c", type: "compaction" },
+      { id: "d", parentId: "zz", type: "mode_change" },
+      { id: "a", parentId: "b", type: "label" },
+      { id: "é😀", parentId: "a", type: "message", role: "weird" },
+    ];
+    const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1 + (i >> 1), frameSeq: 1 + (i & 1), byteOffset: i * 1000 + 2 ** 40, byteLength: 100 + i, crc32c: "E3069283" }));
+    const t = new EntryTable(encodeEntryTable(rows, inputs, 4242));
+    expect(t.count).toBe(6);
+    expect(t.offsetsBytes).toBe(4242);
+    expect(t.rows()).toEqual(rows);
+    // "b" names "a": the later "a" (entry 5), which names "b": a cycle, cut at entry 2.
+    expect(Array.from(t.parentSeq)).toEqual([0, 5, 0, -1, 2, 5]);
+    expect(t.inputs()).toEqual(inputs.map((e) => (e.role === "weird" ? { id: e.id, parentId: e.parentId, type: e.type } : e.type === "mode_change" ? { ...e, type: "" } : e)));
+    expect(t.lastSeqOf("a")).toBe(5);
+    expect(t.lastSeqOf("nope")).toBe(0);
+    expect(Array.from(t.pathSeqs(6))).toEqual([2, 5, 6]);
+    expect(Array.from(t.pathSeqs(4))).toEqual([4]);
+    expect(Array.from(t.pathSeqs(3))).toEqual([3]);
+  });
+
+  it("cuts a cycle at its member with the lowest entrySeq", () => {
+    const inputs: EntryTableInput[] = [
+      { id: "x", parentId: "z", type: "message" },
+      { id: "y", parentId: "x", type: "message" },
+      { id: "z", parentId: "y", type: "message" },
+      { id: "w", parentId: "z", type: "message" },
+    ];
+    const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "00000000" }));
+    const t = new EntryTable(encodeEntryTable(rows, inputs, 1));
+    expect(Array.from(t.pathSeqs(4))).toEqual([1, 2, 3, 4]);
+    expect(Array.from(t.pathSeqs(2))).toEqual([1, 2]);
+  });
+
+  it("rejects damaged bytes: every single-byte change and every truncation is refused", () => {
+    const inputs: EntryTableInput[] = [
+      { id: "a", parentId: null, type: "message", role: "user" },
+      { id: "b", parentId: "a", type: "compaction" },
+    ];
+    const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "0000ABCD" }));
+    const good = encodeEntryTable(rows, inputs, 99);
+    for (let at = 0; at < good.length; at++) {
+      const bad = Buffer.from(good);
+      bad[at] = (bad[at] as number) ^ 0x40;
+      if (at >= 36 && at < 60) continue; // reserved header bytes are not read
+      expect(() => new EntryTable(bad), `byte ${at}`).toThrow();
+    }
+    for (let len = 0; len < good.length; len++) expect(() => new EntryTable(good.subarray(0, len))).toThrow();
+  });
+});
+
+describe("11.21 Entry table: the active open", () => {
+  it("an active open + context reads the table, the index's last row and the context's frames only", async () => {
+    const n = 5000;
+    const lines: object[] = [HEADER];
+    for (let i = 1; i <= n; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i % 2));
+    // A compaction near the end keeps the last 10 entries before it.
+    lines.push(entry(n + 1, "comp", `e${n}`, 4, `e${n - 9}`));
+    for (let i = n + 2; i <= n + 6; i++) lines.push(entry(i, `e${i}`, i === n + 2 ? "comp" : `e${i - 1}`, i % 2));
+    const file = await storeOf(lines, 64 * 1024);
+    const root = file.replace(/\.jsonl$/, ".v2");
+    const reads: string[] = [];
+    const store = await openSidecar(file, { mode: "active", onRead: (f) => reads.push(f) });
+    const ctx = store.buildContext();
+    expect(ctx).toEqual((await openSession(file)).buildContext());
+    expect(store.stats.indexBytes).toBe(0);
+    expect(store.stats.tableBytes).toBeGreaterThanOrEqual(statSync(join(root, TABLE)).size);
+    // compaction + the 10 kept + the 5 after it; the model comes from the last assistant among those.
+    expect(store.stats.framesParsed).toBe(16);
+    expect(new Set(reads.filter((f) => !f.startsWith("segments/")))).toEqual(new Set([TABLE, "index/offsets.jsonl"]));
+    expect(store.loadedCount).toBe(n + 6);
+    // Records and the tree are there on request, read from the path's frames.
+    expect(store.records.length).toBe(n + 6);
+    expect(store.tree.leafId).toBe(`e${n + 6}`);
+    expect(store.buildContext()).toEqual(ctx);
+    await store.close();
+  });
+
+  it("is ignored, and the open still right, when the index changed after it or it is damaged or missing", async () => {
+    const lines: object[] = [HEADER];
+    for (let i = 1; i <= 40; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i));
+    const file = await storeOf(lines);
+    const root = file.replace(/\.jsonl$/, ".v2");
+    const expected = (await openSession(file)).buildContext();
+    const viaTable = await openSidecar(file, { mode: "active" });
+    expect(viaTable.stats.indexBytes).toBe(0);
+    await viaTable.close();
+
+    const check = async (why: string) => {
+      const s = await openSidecar(file, { mode: "active" });
+      expect(s.stats.indexBytes, why).toBeGreaterThan(0);
+      expect(s.buildContext(), why).toEqual(expected);
+      await s.close();
+    };
+    const index = join(root, "index/offsets.jsonl");
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(index, later, later);
+    expect((await readEntryTable(root)).reason).toMatch(/changed after/);
+    await check("index touched");
+    const tablePath = join(root, TABLE);
+    utimesSync(tablePath, later, later);
+    expect((await readEntryTable(root)).table).toBeDefined();
+    const bytes = readFileSync(tablePath);
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 1;
+    writeFileSync(tablePath, bytes);
+    utimesSync(tablePath, later, later);
+    expect((await readEntryTable(root)).reason).toMatch(/checksum/);
+    await check("table damaged");
+    rmSync(tablePath);
+    expect((await readEntryTable(root)).reason).toMatch(/no entry table/);
+    await check("table missing");
+  });
+
+  it("sync keeps it current, fills it in when it is missing, and rebuild remakes it", async () => {
+    const lines: object[] = [HEADER];
+    for (let i = 1; i <= 30; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i));
+    const file = await storeOf(lines);
+    const root = file.replace(/\.jsonl$/, ".v2");
+    const more: string[] = [];
+    for (let i = 31; i <= 45; i++) more.push(JSON.stringify(entry(i, `e${i}`, i === 40 ? "e3" : `e${i - 1}`, i)));
+    appendFileSync(file, `${more.join("\n")}\n`);
+    expect((await syncSidecar(file)).action).toBe("appended");
+    const expectCurrent = async () => {
+      const t = await readEntryTable(root);
+      expect(t.reason).toBeUndefined();
+      const s = await openSidecar(file, { mode: "active" });
+      expect(s.stats.indexBytes).toBe(0);
+      expect(s.buildContext()).toEqual((await openSession(file)).buildContext());
+      const session = await openSession(file);
+      const path = session.tree.pathToRoot(session.leafId).map((r) => r.id);
+      expect(path.length).toBe(9); // e1..e3, then e40..e45 (e40 branches off e3)
+      expect(s.records.map((r) => r.id).sort()).toEqual(path.sort());
+      await s.close();
+    };
+    await expectCurrent();
+    expect((await sidecarInfo(file)).entryTable).toEqual({ state: "current" });
+    rmSync(join(root, TABLE));
+    expect((await sidecarInfo(file)).entryTable).toEqual({ state: "not used", reason: "no entry table" });
+    expect((await syncSidecar(file)).action).toBe("none");
+    await expectCurrent();
+    rmSync(join(root, TABLE));
+    await rebuildSidecarIndex(root);
+    await expectCurrent();
+  });
+});
+
+describe("11.21 Entry table: rollback", () => {
+  it("a rollback to a checkpoint leaves the table describing the kept entries", async () => {
+    const lines: object[] = [HEADER];
+    for (let i = 1; i <= 20; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i));
+    const file = await storeOf(lines, 700);
+    const root = file.replace(/\.jsonl$/, ".v2");
+    const cp = await createCheckpoint(file);
+    const more: string[] = [];
+    for (let i = 21; i <= 35; i++) more.push(JSON.stringify(entry(i, `e${i}`, `e${i - 1}`, i)));
+    appendFileSync(file, `${more.join("\n")}\n`);
+    await syncSidecar(file);
+    expect((await readEntryTable(root)).table?.count).toBe(35);
+    await rollbackToCheckpoint(file, cp.checkpointSeq);
+    const t = await readEntryTable(root);
+    expect(t.table?.count).toBe(20);
+    const a = await openSidecar(file, { mode: "active" });
+    const b = await openSidecar(file, { mode: "active", entryTable: false });
+    expect(a.stats.indexBytes).toBe(0);
+    expect(a.leafId).toBe("e20");
+    expect(a.buildContext()).toEqual(b.buildContext());
+    await a.close();
+    await b.close();
+  });
+});
+
+/** A random store with duplicate ids, self-parents, missing and forward parents (cycles). */
+const storeArb = fc.array(
+  fc.record({
+    id: fc.nat({ max: 14 }),
+    parent: fc.oneof(fc.constant<"null">("null"), fc.constant<"self">("self"), fc.constant<"missing">("missing"), fc.constant<"prev">("prev"), fc.nat({ max: 14 })),
+    kind: fc.nat({ max: 7 }),
+    kept: fc.nat({ max: 14 }),
+  }),
+  { minLength: 1, maxLength: 30 },
+);
+
+describe("11.21 Entry table: property", () => {
+  it("an active open through the table equals the frame-by-frame open, at every leaf, and the JSONL reader when ids are unique", async () => {
+    await fc.assert(
+      fc.asyncProperty(storeArb, async (spec) => {
+        const lines: object[] = [HEADER];
+        spec.forEach((s, i) => {
+          const id = `i${s.id}`;
+          const parentId = s.parent === "null" ? null : s.parent === "self" ? id : s.parent === "missing" ? "gone" : s.parent === "prev" ? (i === 0 ? null : `i${(spec[i - 1] as { id: number }).id}`) : `i${s.parent}`;
+          lines.push(entry(i + 1, id, parentId, s.kind, `i${s.kept}`));
+        });
+        const file = await storeOf(lines, 800);
+        const unique = new Set(spec.map((s) => s.id)).size === spec.length;
+        const session = unique ? await openSession(file) : undefined;
+        for (const leafId of [undefined, ...new Set(spec.map((s) => `i${s.id}`))]) {
+          const a = await openSidecar(file, { mode: "active", ...(leafId ? { leafId } : {}) });
+          const b = await openSidecar(file, { mode: "active", entryTable: false, ...(leafId ? { leafId } : {}) });
+          expect(a.stats.indexBytes).toBe(0);
+          expect(a.leafId).toBe(b.leafId);
+          expect(a.buildContext()).toEqual(b.buildContext());
+          expect(a.records.map((r) => r.entrySeq)).toEqual(b.records.map((r) => r.entrySeq));
+          expect((await a.readActivePath(leafId)).map((e) => e.record.entrySeq)).toEqual((await b.readActivePath(leafId)).map((e) => e.record.entrySeq));
+          if (session) expect(a.buildContext()).toEqual(session.buildContext(leafId ?? session.records[session.records.length - 1]?.id));
+          await a.close();
+          await b.close();
+        }
+      }),
+      { numRuns: 60, seed: 20261121 },
+    );
+  });
+});
