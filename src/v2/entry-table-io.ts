@@ -1,12 +1,12 @@
 import { unlink } from "node:fs/promises";
 import { ioError } from "../format/errors.js";
-import { CHEAP_CHECKS, checkIndexedFrame, recordFromFrame } from "./frame-check.js";
-import { EntryTable, EntryTableError, encodeEntryTable, type EntryTableInput } from "./entry-table.js";
+import { CHEAP_CHECKS, checkIndexedFrame, recordFromFrame, type SidecarRecord } from "./frame-check.js";
+import { EntryTable, EntryTableError, encodeEntryTable, roleCodeOf, typeCodeOf, type EntryTableInput } from "./entry-table.js";
 import { readIndexFile } from "./index-file.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { ENTRY_TABLE_FILE, INDEX_FILE, inRoot } from "./layout.js";
 import { lstatOrUndefined, openRead, writeFileAtomic } from "./fs-safe.js";
-import { problem } from "./problems.js";
+import { problem, type SidecarProblem } from "./problems.js";
 import type { ReadObserver, ReadStats } from "./read-stats.js";
 import { corrupt, SegmentReader } from "./segment-reader.js";
 
@@ -133,4 +133,44 @@ export async function remakeEntryTable(root: string, signal?: AbortSignal): Prom
   }
   await writeEntryTable(root, idx.rows, inputs, idx.size);
   return true;
+}
+
+/** Mismatches reported one by one before the rest are summed up. */
+const MISMATCH_REPORTS = 10;
+
+/**
+ * What validate finds wrong with the entry table, given the index rows and the records of
+ * the frames it decoded: a table that is there but not current (a warning: opens do not use
+ * it, a sync remakes it), or a current table that disagrees with offsets.jsonl or a frame
+ * (an error: opens would use it).
+ */
+export async function entryTableProblems(root: string, rows: readonly OffsetIndexRow[], records: readonly SidecarRecord[]): Promise<SidecarProblem[]> {
+  const read = await readEntryTable(root);
+  if (!read.table) {
+    return read.reason === "no entry table" ? [] : [problem("entry_table_stale", `the entry table is not used: ${read.reason}; a sync remakes it`, { file: ENTRY_TABLE_FILE })];
+  }
+  const t = read.table;
+  const out: SidecarProblem[] = [];
+  let more = 0;
+  const mismatch = (entrySeq: number, what: string): void => {
+    if (out.length < MISMATCH_REPORTS) out.push(problem("entry_table_mismatch", `the entry table ${what}; rebuild the index to remake it`, { file: ENTRY_TABLE_FILE, entrySeq }));
+    else more++;
+  };
+  if (t.count !== rows.length) mismatch(Math.min(t.count, rows.length) + 1, `has ${t.count} entries, the index ${rows.length}`);
+  const n = Math.min(t.count, rows.length);
+  for (let i = 0; i < n; i++) {
+    const a = t.row(i);
+    const b = rows[i] as OffsetIndexRow;
+    if (a.entryId !== b.entryId || a.segmentSeq !== b.segmentSeq || a.frameSeq !== b.frameSeq || a.byteOffset !== b.byteOffset || a.byteLength !== b.byteLength || a.crc32c !== b.crc32c) {
+      mismatch(i + 1, "row differs from offsets.jsonl");
+    }
+  }
+  for (const r of records) {
+    const i = r.entrySeq - 1;
+    if (i >= t.count) continue;
+    if (t.parentId(i) !== r.parentId) mismatch(r.entrySeq, `says parent ${JSON.stringify(t.parentId(i))}, the frame ${JSON.stringify(r.parentId)}`);
+    else if (t.typeCode[i] !== typeCodeOf(r.type) || t.roleCode[i] !== roleCodeOf(r.type, r.role)) mismatch(r.entrySeq, "has another type or role than the frame");
+  }
+  if (more > 0) out.push(problem("entry_table_mismatch", `${more} more entry table mismatches`, { file: ENTRY_TABLE_FILE }));
+  return out;
 }

@@ -52,6 +52,16 @@ export const TYPE_BRANCH_SUMMARY = 5;
 export const TYPE_CUSTOM_MESSAGE = 6;
 export const ROLE_ASSISTANT = 2;
 
+/** The table's code for an entry type (0: a type it does not know by code). */
+export function typeCodeOf(type: string): number {
+  return TYPE_CODE.get(type) ?? 0;
+}
+
+/** The table's code for an entry's message role (0: not a message, or another role). */
+export function roleCodeOf(type: string, role: string | undefined): number {
+  return type === "message" && role !== undefined ? (ROLE_CODE.get(role) ?? 0) : 0;
+}
+
 /** What the table needs of each entry beyond its index row. */
 export interface EntryTableInput {
   id: string;
@@ -150,8 +160,8 @@ export function encodeEntryTable(rows: readonly OffsetIndexRow[], entries: reado
     frameSeq[i] = r.frameSeq;
     byteLength[i] = r.byteLength;
     crc[i] = crcNumber(r.crc32c);
-    typeCode[i] = TYPE_CODE.get(e.type) ?? 0;
-    roleCode[i] = e.type === "message" && e.role !== undefined ? (ROLE_CODE.get(e.role) ?? 0) : 0;
+    typeCode[i] = typeCodeOf(e.type);
+    roleCode[i] = roleCodeOf(e.type, e.role);
   });
   Buffer.from(body).copy(out, HEADER_BYTES);
   ids.bytes.copy(out, HEADER_BYTES + padded);

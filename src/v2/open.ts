@@ -154,8 +154,9 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
       leafId = opts.leafId ?? lastId;
       entries.sort((a, b) => a.record.entrySeq - b.record.entrySeq);
     } else {
-      const rows = store.rows;
-      const chosen = parsed.kind === "tail" ? rows.slice(Math.max(0, rows.length - parsed.count)) : rows;
+      // A tail takes its rows one by one, so a table-backed store never makes them all.
+      const n = store.entryCount;
+      const chosen = parsed.kind === "tail" ? Array.from({ length: Math.min(n, parsed.count) }, (_, k) => store.rowOf(n - Math.min(n, parsed.count) + k + 1) as OffsetIndexRow) : store.rows;
       entries = [];
       for (const row of chosen) {
         if (opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "open aborted", { file: target.root, cause: opts.signal.reason });

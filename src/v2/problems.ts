@@ -35,6 +35,9 @@ export const PROBLEM_SEVERITY = {
   frame_torn: "error",
   frame_unterminated_healed: "warning",
   segment_quarantined: "error",
+  // sessfmt's entry table (a cache of the index and the frames)
+  entry_table_stale: "warning",
+  entry_table_mismatch: "error",
   // the chain and the files that record it
   chain_mismatch: "error",
   manifest_missing: "warning",

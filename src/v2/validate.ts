@@ -6,6 +6,7 @@ import { countBranches, type FrameHeadFacts } from "./facts.js";
 import { checkIndexedFrame, FULL_CHECKS, recordFromFrame, type SidecarRecord } from "./frame-check.js";
 import { chainStep, GENESIS_CHAIN_HASH } from "./hash.js";
 import { readIndexFile } from "./index-file.js";
+import { entryTableProblems } from "./entry-table-io.js";
 import { checkpointRelPath, INDEX_FILE, MANIFEST_FILE, segmentRelPath, SOURCE_FILE } from "./layout.js";
 import { isUuid } from "./ledger.js";
 import type { ManifestInvariants } from "./manifest.js";
@@ -172,6 +173,8 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
     const r = tree.get(ids[0] as string) as SidecarRecord;
     add(problem("parent_cycle", `parent links form a cycle: ${ids.join(" -> ")}`, { file: segmentRelPath(r.segmentSeq), offset: r.byteOffset, entrySeq: r.entrySeq, entryId: r.id }));
   }
+
+  problems.push(...(await entryTableProblems(root, rows, records)));
 
   const last = rows[rows.length - 1];
   const facts = {

@@ -6,7 +6,7 @@ import { appendFileSync, readFileSync, rmSync, statSync, utimesSync, writeFileSy
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { createCheckpoint, createV2SidecarFromJsonl, openSession, openSidecar, rebuildSidecarIndex, rollbackToCheckpoint, sidecarInfo, syncSidecar } from "../../src/index.js";
+import { createCheckpoint, createV2SidecarFromJsonl, openSession, openSidecar, rebuildSidecarIndex, rollbackToCheckpoint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
 import { EntryTable, encodeEntryTable, type EntryTableInput } from "../../src/v2/entry-table.js";
 import { readEntryTable } from "../../src/v2/entry-table-io.js";
 import { makeIndexRow } from "../../src/v2/index-row.js";
@@ -194,6 +194,38 @@ describe("11.21 Entry table: the active open", () => {
     rmSync(join(root, TABLE));
     await rebuildSidecarIndex(root);
     await expectCurrent();
+  });
+});
+
+describe("11.21 Entry table: validate", () => {
+  it("checks a current table against the index and the frames; reports one that is not used", async () => {
+    const lines: object[] = [HEADER];
+    for (let i = 1; i <= 12; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i));
+    const file = await storeOf(lines);
+    const root = file.replace(/\.jsonl$/, ".v2");
+    const codes = async () => (await validateSidecar(file)).problems.map((p) => p.code).filter((c) => c.startsWith("entry_table"));
+    expect(await codes()).toEqual([]);
+    const tablePath = join(root, TABLE);
+    const later = new Date(Date.now() + 60_000);
+    // A table that decodes and is current, but names another parent for entry 5.
+    const t = (await readEntryTable(root)).table as EntryTable;
+    const inputs = t.inputs();
+    (inputs[4] as EntryTableInput).parentId = "e1";
+    writeFileSync(tablePath, encodeEntryTable(t.rows(), inputs, t.offsetsBytes));
+    utimesSync(tablePath, later, later);
+    const report = await validateSidecar(file);
+    expect(report.ok).toBe(false);
+    expect(report.problems.find((p) => p.code === "entry_table_mismatch")).toMatchObject({ severity: "error", entrySeq: 5, file: TABLE });
+    await rebuildSidecarIndex(root);
+    expect(await codes()).toEqual([]);
+    // A damaged table is not used: a warning, and the store is still fine.
+    const bytes = readFileSync(tablePath);
+    bytes[70] = (bytes[70] as number) ^ 1;
+    writeFileSync(tablePath, bytes);
+    utimesSync(tablePath, later, later);
+    const stale = await validateSidecar(file);
+    expect(stale.ok).toBe(true);
+    expect(stale.problems.filter((p) => p.code.startsWith("entry_table")).map((p) => [p.code, p.severity])).toEqual([["entry_table_stale", "warning"]]);
   });
 });
 
