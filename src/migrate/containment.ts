@@ -1,7 +1,7 @@
 import { decodeFrame, payloadSha256 } from "../v2/index.js";
 import { sha256 } from "./quarantine.js";
 import { FrameReader, indexLines } from "./sidecar-read.js";
-import { readLineBytes, type SourceScan } from "./source.js";
+import { forEachLine, readLineBytes, type SourceScan } from "./source.js";
 
 /**
  * Before sessfmt replaces or removes a sidecar on its own initiative (a rebuild of a stale
@@ -27,10 +27,9 @@ export interface Containment {
 /** Check that every frame's payload of the sidecar at `root` is a line of the scanned JSONL. */
 export async function checkContainment(root: string, src: SourceScan, signal?: AbortSignal): Promise<Containment> {
   const lines = new Set<string>();
-  const BATCH = 512;
-  for (let i = 0; i < src.session.records.length; i += BATCH) {
-    src.session.forEachRaw(src.session.records.slice(i, i + BATCH), (b) => lines.add(payloadSha256(b)));
-  }
+  await forEachLine(src, src.session.records, (b) => {
+    lines.add(payloadSha256(b));
+  });
   for (const l of [...src.invalid, ...(src.tornTail ? [src.tornTail] : [])]) {
     if (l.length > 64 << 20) continue;
     lines.add(sha256((await readLineBytes(src.file, l)).text));

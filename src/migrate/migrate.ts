@@ -197,6 +197,7 @@ async function stagedPath(p: SessionPaths, src: SourceScan, opts: MigrateOptions
     const invalid = opts.skipInvalid ? src.invalid : [];
     const onBuild = progressStep(opts, 200, 600);
     const staged = await buildStaging(p.file, staging, invalid, {
+      source: src,
       now: ctx.now,
       ...(opts.segmentBytes !== undefined ? { segmentBytes: opts.segmentBytes } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -213,8 +214,13 @@ async function stagedPath(p: SessionPaths, src: SourceScan, opts: MigrateOptions
     await enter("integrity_check");
     const old = kind === "rebuild" ? (await listCheckpoints(p.root).catch(() => ({ checkpoints: [] }))).checkpoints : [];
     const onVerify = progressStep(opts, 600, PROGRESS_TOTAL);
+    // The check reuses the scan the build framed and the line hashes the build computed,
+    // but reads the staged frames and the JSONL lines again and compares them byte for
+    // byte (with every CRC), so a frame written wrong is still found.
     report = await verifyV2AgainstJsonl(p.file, {
       root: staging,
+      source: src,
+      lineHashes: staged.built.lineHashes,
       chainsAt: old.map((c) => c.headEntrySeq),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onVerify ? { onProgress: onVerify } : {}),

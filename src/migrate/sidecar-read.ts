@@ -90,12 +90,28 @@ export async function segmentSizes(root: string): Promise<{ sizes: Map<number, n
   return { sizes, symlinks };
 }
 
-/** Reads frames by row, one open handle per segment at a time. */
+/** Bytes read per disk read when the next frame is not in the window. */
+export const FRAME_WINDOW_BYTES = 4 << 20;
+
+/**
+ * Reads frames by row, one open handle per segment at a time. Rows in file order (as the
+ * index lists them) are served from one large read-ahead window per 4 MiB of segment
+ * instead of one awaited read per frame; a row outside the window starts a new window at
+ * its first byte. The returned bytes are a view into the window: every window is a fresh
+ * buffer, so a view stays valid after later reads.
+ */
 export class FrameReader {
   private fh: FileHandle | undefined;
   private seq = 0;
+  private win: Buffer = Buffer.alloc(0);
+  private winStart = 0;
+  /** The segment's size when it was opened (bounds the window, so small segments get small buffers). */
+  private size = 0;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly window: number = FRAME_WINDOW_BYTES,
+  ) {}
 
   /** The row's bytes, or an error message when they cannot be read in full. */
   async read(row: OffsetIndexRow): Promise<{ ok: true; bytes: Buffer } | { ok: false; message: string }> {
@@ -104,30 +120,46 @@ export class FrameReader {
       const path = join(this.root, ...segmentRelPath(row.segmentSeq).split("/"));
       try {
         this.fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+        this.size = (await this.fh.stat()).size;
       } catch (err) {
         return { ok: false, message: `segment ${row.segmentSeq} cannot be opened: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
       }
       this.seq = row.segmentSeq;
     }
-    const buf = Buffer.allocUnsafe(row.byteLength);
-    let done = 0;
+    const start = row.byteOffset - this.winStart;
+    if (start >= 0 && start + row.byteLength <= this.win.length) return { ok: true, bytes: this.win.subarray(start, start + row.byteLength) };
+    // Not (wholly) in the window: read from the row's first byte. The segment may have grown
+    // since the window was read (a sync appending meanwhile), so a short window proves nothing.
+    let filled: number;
     try {
-      while (done < buf.length) {
-        const { bytesRead } = await this.fh.read(buf, done, buf.length - done, row.byteOffset + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
+      filled = await this.fill(row.byteOffset, Math.max(row.byteLength, Math.min(this.window, this.size - row.byteOffset)));
     } catch (err) {
       return { ok: false, message: `read failed: ${(err as Error).message}` };
     }
-    if (done < buf.length) return { ok: false, message: `row ends at byte ${row.byteOffset + row.byteLength} but the segment ends at ${row.byteOffset + done}` };
-    return { ok: true, bytes: buf };
+    if (filled < row.byteLength) return { ok: false, message: `row ends at byte ${row.byteOffset + row.byteLength} but the segment ends at ${row.byteOffset + filled}` };
+    return { ok: true, bytes: this.win.subarray(0, row.byteLength) };
+  }
+
+  /** Read up to `want` bytes at `pos` into a new window; returns how many there were. */
+  private async fill(pos: number, want: number): Promise<number> {
+    const buf = Buffer.allocUnsafe(want);
+    let done = 0;
+    while (done < want) {
+      const { bytesRead } = await (this.fh as FileHandle).read(buf, done, want - done, pos + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    this.win = buf.subarray(0, done);
+    this.winStart = pos;
+    return done;
   }
 
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;
     this.seq = 0;
+    this.win = Buffer.alloc(0);
+    this.winStart = 0;
     await fh?.close().catch(() => undefined);
   }
 }

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { SessfmtError, ioError } from "../format/errors.js";
 import type { SessionDiagnostic, SkipReason } from "../format/diagnostics.js";
 import type { EntryRecord } from "../format/record.js";
@@ -6,6 +6,7 @@ import { openSession } from "../format/read.js";
 import type { Session } from "../format/session.js";
 import { CURRENT_SESSION_VERSION } from "../format/types.js";
 import { readRange } from "./fs.js";
+import { RangeWindowReader, type FileIdentity } from "../v2/range-window.js";
 
 /**
  * What a migration needs to know about a JSONL session: which lines become frames, which
@@ -44,10 +45,18 @@ export interface SourceScan {
   /** Every open diagnostic, by line. */
   diagnostics: SessionDiagnostic[];
   size: number;
+  /** The file that was scanned: line bytes are read again only from this inode. */
+  identity: FileIdentity;
 }
 
 /** Open a JSONL session for migration (never retaining entries: only the index is kept). */
 export async function scanSource(file: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<SourceScan> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch (err) {
+    throw ioError(err, file, "cannot open session");
+  }
   const session = await openSession(file, { retainEntries: false, signal: opts.signal, onProgress: opts.onProgress });
   let records = session.records;
   let pendingTail: SourceScan["pendingTail"];
@@ -80,6 +89,7 @@ export async function scanSource(file: string, opts: { signal?: AbortSignal; onP
     invalid,
     diagnostics: session.diagnostics.sorted(),
     size: session.size,
+    identity: { dev: st.dev, ino: st.ino, size: session.size },
   };
   if (tornTail) scan.tornTail = tornTail;
   if (pendingTail) scan.pendingTail = pendingTail;
@@ -160,4 +170,18 @@ function parseHeader(file: string, line: string): HeaderFacts {
 
 export function needsUpgrade(version: number): boolean {
   return version < CURRENT_SESSION_VERSION;
+}
+
+/**
+ * Calls `fn` with the exact bytes of each record's line (line end excluded), in order,
+ * reading the scanned file sequentially in large windows. The bytes are views: `fn` must
+ * copy what it keeps beyond the pass.
+ */
+export async function forEachLine(src: SourceScan, records: readonly EntryRecord[], fn: (bytes: Buffer, r: EntryRecord) => void): Promise<void> {
+  const reader = await RangeWindowReader.open(src.file, src.identity);
+  try {
+    for (const r of records) fn(await reader.read(r.offset, r.length), r);
+  } finally {
+    await reader.close();
+  }
 }

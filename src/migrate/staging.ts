@@ -5,7 +5,7 @@ import { checkpointRelPath, createV2SidecarFromJsonl, encodeCheckpoint, listChec
 import { exists, mkdirExclusive, readRange, removeTree, renameDurably, statMaybe, writeNewFile, appendDurably } from "./fs.js";
 import { replacedPath, type SessionPaths } from "./names.js";
 import { quarantineRecords, writeQuarantine } from "./quarantine.js";
-import type { InvalidLine } from "./source.js";
+import type { InvalidLine, SourceScan } from "./source.js";
 
 /**
  * The staged build: a complete sidecar is built in `<stem>.v2.staging-<migrationId>/`
@@ -16,6 +16,8 @@ import type { InvalidLine } from "./source.js";
  */
 
 export interface StageOptions {
+  /** The JSONL as the caller scanned it: the build frames these records without opening the file again. */
+  source?: SourceScan;
   segmentBytes?: number;
   now: () => Date;
   signal?: AbortSignal;
@@ -33,6 +35,7 @@ export async function buildStaging(file: string, staging: string, invalid: reado
   const built = await createV2SidecarFromJsonl(file, {
     root: staging,
     verify: false, // the integrity_check phase verifies everything, independently
+    ...(opts.source ? { session: opts.source.session } : {}),
     ...(opts.segmentBytes !== undefined ? { segmentBytes: opts.segmentBytes } : {}),
     now: opts.now,
     ...(opts.signal ? { signal: opts.signal } : {}),

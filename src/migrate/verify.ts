@@ -7,6 +7,7 @@ import {
   checkFreshness,
   crc32cHex,
   decodeFrame,
+  decodeFrameHead,
   payloadSha256,
   readFingerprint,
   readManifest,
@@ -16,12 +17,15 @@ import {
   type OffsetIndexRow,
   type SidecarProblem,
   type SidecarProblemCode,
+  type SegmentFrameHead,
 } from "../v2/index.js";
+import { RangeWindowReader } from "../v2/range-window.js";
 import { exists, statMaybe } from "./fs.js";
-import { sessionPaths } from "./names.js";
+import { sessionPaths, type SessionPaths } from "./names.js";
 import { readQuarantine, sha256 } from "./quarantine.js";
 import { FrameReader, indexLines, type IndexLine } from "./sidecar-read.js";
-import { readLineBytes, scanSource } from "./source.js";
+import { readLineBytes, scanSource, type SourceScan } from "./source.js";
+import { startThreadedValidation, threadedValidationPays, validationThreadAvailable, type ThreadedValidation } from "./validate-thread.js";
 
 /**
  * verify: an independent, entry-by-entry comparison of a sidecar with its JSONL. The
@@ -30,6 +34,10 @@ import { readLineBytes, scanSource } from "./source.js";
  * a bad sidecar. The chain is recomputed from the JSONL lines. Every index row and CRC is
  * checked, and validateSidecar adds the structural checks (manifest, checkpoints, ledger,
  * segment coverage). Changes nothing.
+ *
+ * One sequential pass over the JSONL lines and the segments (4 MiB windows), each line
+ * hashed once; validation does not repeat the CRC and payload hash of frames this pass has
+ * checked in full, and for large sessions runs in a second thread meanwhile (SPEC 14.4).
  */
 
 export type VerifyMismatchCode =
@@ -76,6 +84,24 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void;
   /** Chain values to report at these entrySeqs (used to keep checkpoints across a rebuild). */
   chainsAt?: readonly number[];
+  /**
+   * The JSONL as already scanned by the caller (migrate, which has just built the sidecar
+   * from this scan). It must be a scan of `file`; its lines are read again from the file.
+   */
+  source?: SourceScan;
+  /**
+   * SHA-256 of each record's line, in record order, computed by the caller while it read
+   * those bytes (migrate, as it framed them). Each stored payload is still compared byte
+   * for byte with the line as read again now, and its recorded hash with this one, so a
+   * frame written wrong is found without hashing every line again.
+   */
+  lineHashes?: readonly string[];
+  /**
+   * Validate the sidecar in a second thread while the entries are compared: "auto" (the
+   * default) for large sessions from the main thread of the built package, "always" from
+   * the built package whatever the size, "never". Same report either way.
+   */
+  validationThread?: "auto" | "always" | "never";
 }
 
 export interface VerifyReport {
@@ -111,6 +137,18 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
   if (!st) throw new SessfmtError("E_NOT_FOUND", "no such file", { file: p.file });
   if (!(await exists(root))) throw new SessfmtError("E_SIDECAR_MISSING", "no V2 sidecar to verify (run migrate first)", { file: root });
   if (!(await exists(join(root, "index", "offsets.jsonl")))) throw new SessfmtError("E_SIDECAR_CORRUPT", "the sidecar has no index (run recover)", { file: root });
+  // A large sidecar's structural validation runs in a second thread meanwhile.
+  const mode = opts.validationThread ?? "auto";
+  const thread = mode === "always" ? validationThreadAvailable() : mode === "auto" && threadedValidationPays(st.size);
+  const threaded = thread ? startThreadedValidation({ root }) : undefined;
+  try {
+    return await compareAll(p, root, opts, threaded, started);
+  } finally {
+    await threaded?.stop();
+  }
+}
+
+async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, threaded: ThreadedValidation | undefined, started: number): Promise<VerifyReport> {
   const max = opts.maxMismatches ?? 1000;
   const mismatches: VerifyMismatch[] = [];
   let count = 0;
@@ -119,7 +157,7 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
     if (mismatches.length < max) mismatches.push(m);
   };
 
-  const src = await scanSource(p.file, { signal: opts.signal });
+  const src = opts.source ?? (await scanSource(p.file, { signal: opts.signal }));
   if (src.version < 3) throw new SessfmtError("E_UNSUPPORTED_VERSION", `session version ${src.version}: a V2 sidecar holds version 3 lines only`, { file: p.file });
   const fpRead = await readFingerprint(root);
   const fp = fpRead.state === "ok" ? fpRead.fingerprint : undefined;
@@ -133,47 +171,57 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
   const chainsAt: Record<number, string> = {};
   let chainJ = GENESIS_CHAIN_HASH;
   let chainF: string | undefined = GENESIS_CHAIN_HASH;
+  /** Every frame so far stored its line's hash: the frames' chain is chainJ. */
+  let framesSame = true;
   let rowsSeen = 0;
   let indexOk = true;
+  // Rows whose frame this pass found right in full (CRC, payload bytes and hash), by entrySeq.
+  const vouched: (OffsetIndexRow | undefined)[] = [];
   const reader = new FrameReader(root);
   const rows = indexLines(root, opts.signal)[Symbol.asyncIterator]();
   const nextRow = async (): Promise<IndexLine | undefined> => {
     const r = await rows.next();
     return r.done ? undefined : r.value;
   };
+  // Hashes computed by the caller are for the caller's scan's records only.
+  const lineHashes = opts.source && opts.lineHashes?.length === src.records.length ? opts.lineHashes : undefined;
+  const lines = await RangeWindowReader.open(p.file, src.identity);
   try {
-    let i = 0;
-    while (i < records.length) {
-      if (opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "verify aborted", { file: p.file, cause: opts.signal.reason });
-      const batch = records.slice(i, i + BATCH);
-      const payloads: Buffer[] = [];
-      src.session.forEachRaw(batch, (b) => payloads.push(Buffer.from(b)));
-      for (let k = 0; k < batch.length; k++) {
-        const rec = batch[k] as EntryRecord;
-        const line = payloads[k] as Buffer;
-        const seq = i + k + 1;
-        const sha = payloadSha256(line);
-        chainJ = chainStep(chainJ, sha);
-        if (chainWanted.has(seq)) chainsAt[seq] = chainJ;
-        let row = await nextRow();
-        while (row && !row.ok) {
-          indexOk = false;
-          add({ code: "index_row_invalid", message: row.message, file: "index/offsets.jsonl", offset: row.offset });
-          row = await nextRow();
-        }
-        if (!row) {
-          add({ code: "entry_missing", message: `entry ${JSON.stringify(rec.id)} (JSONL line ${rec.line}) is not in the sidecar`, entryId: rec.id, line: rec.line, entrySeq: seq });
-          chainF = undefined;
-          continue;
-        }
+    for (let i = 0; i < records.length; i++) {
+      if (i % BATCH === 0 && opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "verify aborted", { file: p.file, cause: opts.signal.reason });
+      const rec = records[i] as EntryRecord;
+      const line = await lines.read(rec.offset, rec.length);
+      const seq = i + 1;
+      const sha = lineHashes?.[i] ?? payloadSha256(line);
+      const prevJ = chainJ;
+      chainJ = chainStep(chainJ, sha);
+      if (chainWanted.has(seq)) chainsAt[seq] = chainJ;
+      let row = await nextRow();
+      while (row && !row.ok) {
+        indexOk = false;
+        add({ code: "index_row_invalid", message: row.message, file: "index/offsets.jsonl", offset: row.offset });
+        row = await nextRow();
+      }
+      if (!row) {
+        add({ code: "entry_missing", message: `entry ${JSON.stringify(rec.id)} (JSONL line ${rec.line}) is not in the sidecar`, entryId: rec.id, line: rec.line, entrySeq: seq });
+        chainF = undefined;
+        framesSame = false;
+      } else {
         rowsSeen++;
         const f = await compareFrame(reader, row.row, seq, rec, line, sha, add);
         if (!f.indexOk) indexOk = false;
-        chainF = chainF !== undefined && f.payloadSha256 !== undefined ? chainStep(chainF, f.payloadSha256) : undefined;
+        if (f.vouched) vouched[row.row.entrySeq] = row.row;
+        // While every stored payload hashes as its line, the frames' chain is the lines'
+        // chain: it is only computed apart from the first difference on.
+        if (!framesSame || f.payloadSha256 !== sha) {
+          if (framesSame) chainF = prevJ;
+          framesSame = false;
+          chainF = chainF !== undefined && f.payloadSha256 !== undefined ? chainStep(chainF, f.payloadSha256) : undefined;
+        }
       }
-      i += batch.length;
-      opts.onProgress?.(i, records.length);
+      if ((i + 1) % BATCH === 0 || i + 1 === records.length) opts.onProgress?.(i + 1, records.length);
     }
+    if (framesSame) chainF = chainJ;
     for (let row = await nextRow(); row; row = await nextRow()) {
       if (!row.ok) {
         indexOk = false;
@@ -185,6 +233,7 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
       chainF = undefined;
     }
   } finally {
+    await lines.close();
     await reader.close();
     await rows.return?.(undefined);
   }
@@ -222,7 +271,13 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
     for (const r of byOffset.values()) add({ code: "quarantine_extra", message: `the quarantine holds a line ${r.line} (byte ${r.offset}) that is not an invalid line of the JSONL`, line: r.line });
   } else unquarantined = expectedInvalid.length;
 
-  const v = await validateSidecar(root, { signal: opts.signal });
+  // The frames this pass has vouched for (read with its own reader, CRC and payload hash
+  // checked) skip those two checks in validation, which checks everything else, and those
+  // two for any other row. The other thread's validation took every row as vouched for:
+  // its report stands only if this pass did vouch for each of them.
+  const prechecked = (r: OffsetIndexRow) => sameRow(vouched[r.entrySeq], r);
+  const t = await threaded?.wait(opts.signal, p.file);
+  const v = t && t.prechecked.every(prechecked) ? t.report : await validateSidecar(root, { signal: opts.signal, prechecked });
   const errors = v.problems.filter((x) => x.severity === "error");
   const warningCodes: Partial<Record<SidecarProblemCode, number>> = {};
   for (const w of v.problems) if (w.severity === "warning") warningCodes[w.code] = (warningCodes[w.code] ?? 0) + 1;
@@ -251,6 +306,34 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
   };
 }
 
+function sameRow(a: OffsetIndexRow | undefined, b: OffsetIndexRow): boolean {
+  return a !== undefined && a.entrySeq === b.entrySeq && a.entryId === b.entryId && a.segmentSeq === b.segmentSeq && a.frameSeq === b.frameSeq && a.byteOffset === b.byteOffset && a.byteLength === b.byteLength && a.crc32c === b.crc32c;
+}
+
+interface Compared {
+  indexOk: boolean;
+  /** SHA-256 of the stored payload (undefined when the frame cannot be decoded). */
+  payloadSha256: string | undefined;
+  /** CRC, payload bytes, recorded hash and size all match: nothing about this frame is left to check. */
+  vouched: boolean;
+}
+
+/**
+ * The frame's fixed fields and payload. When the stored payload is byte for byte the JSONL
+ * line (the usual case) it is a JSON value already (the JSONL reader validated the line),
+ * so only the head is decoded; otherwise the whole frame is, for decodeFrame's diagnosis.
+ */
+function decodeAgainst(body: Buffer, line: Buffer): { ok: true; head: SegmentFrameHead; payload: Buffer; same: boolean } | { ok: false; message: string } {
+  const h = decodeFrameHead(body);
+  if (h.ok && body[body.length - 1] === 0x7d && h.value.payloadStart < body.length - 1) {
+    const payload = body.subarray(h.value.payloadStart, body.length - 1);
+    if (payload.equals(line)) return { ok: true, head: h.value, payload, same: true };
+  }
+  const d = decodeFrame(body);
+  if (!d.ok) return d;
+  return { ok: true, head: d.value, payload: d.value.payload, same: d.value.payload.equals(line) };
+}
+
 /** Check one row's frame against the JSONL entry it must hold. */
 async function compareFrame(
   reader: FrameReader,
@@ -260,44 +343,50 @@ async function compareFrame(
   line: Buffer,
   lineSha: string,
   add: (m: VerifyMismatch) => void,
-): Promise<{ indexOk: boolean; payloadSha256: string | undefined }> {
-  const where = { entryId: rec.id, line: rec.line, entrySeq: seq, file: `segments/${String(row.segmentSeq).padStart(16, "0")}.seg`, offset: row.byteOffset };
+): Promise<Compared> {
+  // Where a mismatch is: built only for one (most frames have none).
+  const where = () => ({ entryId: rec.id, line: rec.line, entrySeq: seq, file: `segments/${String(row.segmentSeq).padStart(16, "0")}.seg`, offset: row.byteOffset });
   let indexOk = true;
   if (row.entrySeq !== seq) {
     indexOk = false;
-    add({ ...where, code: "index_mismatch", message: `index row ${seq} has entrySeq ${row.entrySeq}` });
+    add({ ...where(), code: "index_mismatch", message: `index row ${seq} has entrySeq ${row.entrySeq}` });
   }
   const read = await reader.read(row);
   if (!read.ok) {
-    add({ ...where, code: "frame_unreadable", message: read.message });
-    return { indexOk: false, payloadSha256: undefined };
+    add({ ...where(), code: "frame_unreadable", message: read.message });
+    return { indexOk: false, payloadSha256: undefined, vouched: false };
   }
   const bytes = read.bytes;
-  if (crc32cHex(bytes) !== row.crc32c) {
+  const crc = crc32cHex(bytes);
+  const crcOk = crc === row.crc32c;
+  if (!crcOk) {
     indexOk = false;
-    add({ ...where, code: "crc_mismatch", message: `CRC-32C of the frame is ${crc32cHex(bytes)}, the index row says ${row.crc32c}` });
+    add({ ...where(), code: "crc_mismatch", message: `CRC-32C of the frame is ${crc}, the index row says ${row.crc32c}` });
   }
   if (bytes[bytes.length - 1] !== 0x0a) {
-    add({ ...where, code: "frame_invalid", message: "the frame does not end with a line end" });
-    return { indexOk: false, payloadSha256: undefined };
+    add({ ...where(), code: "frame_invalid", message: "the frame does not end with a line end" });
+    return { indexOk: false, payloadSha256: undefined, vouched: false };
   }
-  const d = decodeFrame(bytes.subarray(0, bytes.length - 1));
+  const d = decodeAgainst(bytes.subarray(0, bytes.length - 1), line);
   if (!d.ok) {
-    add({ ...where, code: "frame_invalid", message: d.message });
-    return { indexOk: false, payloadSha256: undefined };
+    add({ ...where(), code: "frame_invalid", message: d.message });
+    return { indexOk: false, payloadSha256: undefined, vouched: false };
   }
-  const f = d.value;
+  const f = d.head;
   if (f.entrySeq !== row.entrySeq || f.entryId !== row.entryId || f.segmentSeq !== row.segmentSeq || f.frameSeq !== row.frameSeq) {
     indexOk = false;
-    add({ ...where, code: "index_mismatch", message: `frame (entrySeq ${f.entrySeq}, ${JSON.stringify(f.entryId)}, segment ${f.segmentSeq} frame ${f.frameSeq}) and its index row disagree` });
+    add({ ...where(), code: "index_mismatch", message: `frame (entrySeq ${f.entrySeq}, ${JSON.stringify(f.entryId)}, segment ${f.segmentSeq} frame ${f.frameSeq}) and its index row disagree` });
   }
-  if (f.entryId !== rec.id) add({ ...where, code: "entry_id_mismatch", message: `entrySeq ${seq} is ${JSON.stringify(f.entryId)} in the sidecar, ${JSON.stringify(rec.id)} at JSONL line ${rec.line}` });
+  if (f.entryId !== rec.id) add({ ...where(), code: "entry_id_mismatch", message: `entrySeq ${seq} is ${JSON.stringify(f.entryId)} in the sidecar, ${JSON.stringify(rec.id)} at JSONL line ${rec.line}` });
   const parent = f.parentEntryId ?? null;
-  if (parent !== rec.parentId) add({ ...where, code: "parent_mismatch", message: `entry ${JSON.stringify(rec.id)}: parent ${JSON.stringify(parent)} in the sidecar, ${JSON.stringify(rec.parentId)} in the JSONL` });
-  if (f.entryType !== rec.type) add({ ...where, code: "type_mismatch", message: `entry ${JSON.stringify(rec.id)}: type ${JSON.stringify(f.entryType)} in the sidecar, ${JSON.stringify(rec.type)} in the JSONL` });
-  const stored = payloadSha256(f.payload);
-  if (!f.payload.equals(line)) add({ ...where, code: "payload_mismatch", message: `entry ${JSON.stringify(rec.id)}: the stored payload (sha256 ${stored}) is not JSONL line ${rec.line} (sha256 ${lineSha})` });
-  if (f.payloadSha256 !== lineSha) add({ ...where, code: "payload_hash_mismatch", message: `entry ${JSON.stringify(rec.id)}: the frame records payloadSha256 ${f.payloadSha256}, JSONL line ${rec.line} hashes to ${lineSha}` });
-  if (f.payloadBytes !== line.length) add({ ...where, code: "payload_size_mismatch", message: `entry ${JSON.stringify(rec.id)}: the frame records ${f.payloadBytes} payload bytes, JSONL line ${rec.line} has ${line.length}` });
-  return { indexOk, payloadSha256: stored };
+  if (parent !== rec.parentId) add({ ...where(), code: "parent_mismatch", message: `entry ${JSON.stringify(rec.id)}: parent ${JSON.stringify(parent)} in the sidecar, ${JSON.stringify(rec.parentId)} in the JSONL` });
+  if (f.entryType !== rec.type) add({ ...where(), code: "type_mismatch", message: `entry ${JSON.stringify(rec.id)}: type ${JSON.stringify(f.entryType)} in the sidecar, ${JSON.stringify(rec.type)} in the JSONL` });
+  // Equal bytes have equal hashes: the line's hash is the stored payload's.
+  const stored = d.same ? lineSha : payloadSha256(d.payload);
+  if (!d.same) add({ ...where(), code: "payload_mismatch", message: `entry ${JSON.stringify(rec.id)}: the stored payload (sha256 ${stored}) is not JSONL line ${rec.line} (sha256 ${lineSha})` });
+  const hashOk = f.payloadSha256 === lineSha;
+  if (!hashOk) add({ ...where(), code: "payload_hash_mismatch", message: `entry ${JSON.stringify(rec.id)}: the frame records payloadSha256 ${f.payloadSha256}, JSONL line ${rec.line} hashes to ${lineSha}` });
+  const sizeOk = f.payloadBytes === line.length;
+  if (!sizeOk) add({ ...where(), code: "payload_size_mismatch", message: `entry ${JSON.stringify(rec.id)}: the frame records ${f.payloadBytes} payload bytes, JSONL line ${rec.line} has ${line.length}` });
+  return { indexOk, payloadSha256: stored, vouched: crcOk && d.same && hashOk && sizeOk };
 }

@@ -20,6 +20,7 @@ import { payloadSha256 } from "./hash.js";
 import { writeEntryTable } from "./entry-table-io.js";
 import { validateSidecar, type ValidationReport } from "./validate.js";
 import { describeProblem } from "./problems.js";
+import { RangeWindowReader } from "./range-window.js";
 
 export interface CreateSidecarOptions extends SegmentWriterOptions {
   /** Where the sidecar goes (default `<dir>/<stem>.v2` beside the file). */
@@ -34,6 +35,12 @@ export interface CreateSidecarOptions extends SegmentWriterOptions {
   signal?: AbortSignal;
   /** Entries framed so far, of all entries. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * The session as the caller has just opened it (retainEntries false), so that it is not
+   * opened a second time. It must be an open of `file`; the lines are read again from the
+   * file, which must still be the same inode.
+   */
+  session?: Session;
 }
 
 export interface CreateSidecarResult {
@@ -53,6 +60,8 @@ export interface CreateSidecarResult {
   /** Checkpoints of a replaced sidecar that were kept / dropped. */
   keptCheckpoints: number[];
   droppedCheckpoints: number[];
+  /** SHA-256 of each framed line, in entry order (what each frame records as payloadSha256). */
+  lineHashes: string[];
 }
 
 const BATCH = 512;
@@ -93,7 +102,7 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
   } catch (err) {
     throw ioError(err, file, "cannot open session");
   }
-  const session = await openSession(file, { retainEntries: false, signal: opts.signal });
+  const session = opts.session ?? (await openSession(file, { retainEntries: false, signal: opts.signal }));
   requireV3(session, file);
 
   const parent = dirname(root);
@@ -105,15 +114,19 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
     const lines = linesOf(session);
     const records = lines.records;
     const chains: string[] = [];
-    for (let i = 0; i < records.length; i += BATCH) {
-      if (opts.signal?.aborted) throw aborted(file, opts.signal);
-      const batch: { bytes: Buffer; r: EntryRecord }[] = [];
-      session.forEachRaw(records.slice(i, i + BATCH), (bytes, r) => batch.push({ bytes: Buffer.from(bytes), r }));
-      for (const { bytes, r } of batch) {
-        await writer.append({ entryId: r.id, parentEntryId: r.parentId, entryType: r.type, payload: bytes });
+    // The lines are read in file order through one large window: one read per 4 MiB, not
+    // one per line. The writer copies each payload into its frame, so views are enough.
+    const lineReader = await RangeWindowReader.open(file, { dev: before.dev, ino: before.ino, size: session.size });
+    try {
+      for (let i = 0; i < records.length; i++) {
+        if (i % BATCH === 0 && opts.signal?.aborted) throw aborted(file, opts.signal);
+        const r = records[i] as EntryRecord;
+        await writer.append({ entryId: r.id, parentEntryId: r.parentId, entryType: r.type, payload: await lineReader.read(r.offset, r.length) });
         chains.push(writer.state.chainHash);
+        if ((i + 1) % BATCH === 0 || i + 1 === records.length) opts.onProgress?.(i + 1, records.length);
       }
-      opts.onProgress?.(Math.min(records.length, i + BATCH), records.length);
+    } finally {
+      await lineReader.close();
     }
     await writer.commit();
     await writeEntryTable(staging, writer.rows, records, writer.state.indexBytes);
@@ -148,7 +161,9 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
         } else dropped.push(c.checkpointSeq);
       }
     }
-    const manifest = await publishManifest(staging, writer.rows, { sessionId: session.id, expectedChain: writer.state.chainHash, now: now(), ...(createdAt ? { createdAt } : {}) });
+    // The writer's own record of the frame heads: reading them back from disk here would
+    // prove nothing that validation (or migrate's integrity check) does not prove again.
+    const manifest = await publishManifest(staging, writer.rows, { sessionId: session.id, expectedChain: writer.state.chainHash, now: now(), heads: writer.heads, ...(createdAt ? { createdAt } : {}) });
 
     let validation: ValidationReport | undefined;
     if (opts.verify ?? true) {
@@ -175,6 +190,7 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
       ...(validation ? { validation } : {}),
       keptCheckpoints: kept,
       droppedCheckpoints: dropped,
+      lineHashes: writer.heads.map((h) => h.payloadSha256),
     };
   } catch (err) {
     await rm(staging, { recursive: true, force: true }).catch(() => undefined);

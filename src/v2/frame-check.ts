@@ -1,5 +1,6 @@
 import { crc32cHex } from "./crc32c.js";
-import { decodeFrame, type DecodedFrame } from "./frame.js";
+import { F_ID, F_LABEL, F_MESSAGE, F_MESSAGE_ROLE, F_NAME, F_PARENT_ID, F_TARGET_ID, F_TIMESTAMP, F_TYPE, K_ABSENT, K_NULL, K_OBJECT, K_STRING, ObjectFields, type FieldView } from "../format/fast-fields.js";
+import { decodeFrame, decodeFrameFields, type Decoded, type DecodedFrame, type FieldsFrame, type SegmentFrame } from "./frame.js";
 import { payloadSha256 } from "./hash.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { segmentRelPath } from "./layout.js";
@@ -20,6 +21,21 @@ export interface FrameChecks {
 export const CHEAP_CHECKS: FrameChecks = { crc: false, payloadHash: false };
 export const FULL_CHECKS: FrameChecks = { crc: true, payloadHash: true };
 
+let lastSegmentSeq = -1;
+let lastSegmentFile = "";
+
+/**
+ * segmentRelPath of the segment the previous call asked for, remembered: passes over a
+ * sidecar name the same segment for thousands of rows in a row.
+ */
+export function segmentFile(segmentSeq: number): string {
+  if (segmentSeq !== lastSegmentSeq) {
+    lastSegmentFile = segmentRelPath(segmentSeq);
+    lastSegmentSeq = segmentSeq;
+  }
+  return lastSegmentFile;
+}
+
 export interface CheckedFrame {
   /** The decoded frame (absent when it does not decode). */
   frame?: DecodedFrame;
@@ -30,18 +46,37 @@ export interface CheckedFrame {
 
 /** Check a row's frame bytes (byteLength bytes, "\n" included); collects every problem. */
 export function checkIndexedFrame(bytes: Buffer, row: OffsetIndexRow, checks: FrameChecks): CheckedFrame {
-  const file = segmentRelPath(row.segmentSeq);
-  const where = { file, offset: row.byteOffset, entrySeq: row.entrySeq, entryId: row.entryId };
+  return checkWith(bytes, row, checks, decodeFrame);
+}
+
+export interface CheckedFrameFields {
+  /** The decoded frame, its payload's fields unparsed (absent when it does not decode). */
+  frame?: FieldsFrame;
+  actualPayloadSha256?: string;
+  problems: SidecarProblem[];
+}
+
+/**
+ * checkIndexedFrame for validation: the same checks and problems, but the payload is
+ * checked with the validating scanner instead of being parsed into an object.
+ */
+export function checkIndexedFrameFields(bytes: Buffer, row: OffsetIndexRow, checks: FrameChecks): CheckedFrameFields {
+  return checkWith(bytes, row, checks, decodeFrameFields);
+}
+
+function checkWith<F extends SegmentFrame>(bytes: Buffer, row: OffsetIndexRow, checks: FrameChecks, decode: (line: Buffer) => Decoded<F>): { frame?: F; actualPayloadSha256?: string; problems: SidecarProblem[] } {
+  // Built only for a problem: most frames have none.
+  const where = () => ({ file: segmentFile(row.segmentSeq), offset: row.byteOffset, entrySeq: row.entrySeq, entryId: row.entryId });
   const problems: SidecarProblem[] = [];
   if (checks.crc) {
     const crc = crc32cHex(bytes);
-    if (crc !== row.crc32c) problems.push(problem("frame_crc_mismatch", `CRC-32C of the frame is ${crc}, the index says ${row.crc32c}`, where));
+    if (crc !== row.crc32c) problems.push(problem("frame_crc_mismatch", `CRC-32C of the frame is ${crc}, the index says ${row.crc32c}`, where()));
   }
   const terminated = bytes.length > 0 && bytes[bytes.length - 1] === 0x0a;
-  if (!terminated) problems.push(problem("frame_unterminated", "the row's byte range does not end with a line end", where));
-  const d = decodeFrame(terminated ? bytes.subarray(0, bytes.length - 1) : bytes);
+  if (!terminated) problems.push(problem("frame_unterminated", "the row's byte range does not end with a line end", where()));
+  const d = decode(terminated ? bytes.subarray(0, bytes.length - 1) : bytes);
   if (!d.ok) {
-    problems.push(problem("frame_invalid", d.message, where));
+    problems.push(problem("frame_invalid", d.message, where()));
     return { problems };
   }
   const f = d.value;
@@ -50,11 +85,11 @@ export function checkIndexedFrame(bytes: Buffer, row: OffsetIndexRow, checks: Fr
   if (f.entryId !== row.entryId) diffs.push(`entryId ${JSON.stringify(f.entryId)} != ${JSON.stringify(row.entryId)}`);
   if (f.segmentSeq !== row.segmentSeq) diffs.push(`segmentSeq ${f.segmentSeq} != ${row.segmentSeq}`);
   if (f.frameSeq !== row.frameSeq) diffs.push(`frameSeq ${f.frameSeq} != ${row.frameSeq}`);
-  if (diffs.length > 0) problems.push(problem("frame_row_mismatch", `frame and index row disagree: ${diffs.join(", ")}`, where));
-  if (f.payloadBytes !== f.payload.length) problems.push(problem("payload_size_mismatch", `payload is ${f.payload.length} bytes, the frame says ${f.payloadBytes}`, where));
+  if (diffs.length > 0) problems.push(problem("frame_row_mismatch", `frame and index row disagree: ${diffs.join(", ")}`, where()));
+  if (f.payloadBytes !== f.payload.length) problems.push(problem("payload_size_mismatch", `payload is ${f.payload.length} bytes, the frame says ${f.payloadBytes}`, where()));
   if (checks.payloadHash) {
     const sha = payloadSha256(f.payload);
-    if (sha !== f.payloadSha256) problems.push(problem("payload_hash_mismatch", `payload SHA-256 is ${sha}, the frame says ${f.payloadSha256}`, where));
+    if (sha !== f.payloadSha256) problems.push(problem("payload_hash_mismatch", `payload SHA-256 is ${sha}, the frame says ${f.payloadSha256}`, where()));
     return { frame: f, actualPayloadSha256: sha, problems };
   }
   return { frame: f, problems };
@@ -76,32 +111,46 @@ export interface SidecarRecord extends EntryRecord {
  * know JSONL line numbers, `line` is the entrySeq; `offset`/`length` locate the payload's frame.
  */
 export function recordFromFrame(frame: DecodedFrame, row: OffsetIndexRow): { record?: SidecarRecord; value?: SessionEntry; problems: SidecarProblem[] } {
-  const where = { file: segmentRelPath(row.segmentSeq), offset: row.byteOffset, entrySeq: row.entrySeq, entryId: row.entryId };
   const v = frame.payloadValue;
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return { problems: [problem("payload_invalid", "payload is not a JSON object", where)] };
-  const o = v as Record<string, unknown>;
+  const isObject = v !== null && typeof v === "object" && !Array.isArray(v);
+  const out = recordFromFields(frame, isObject ? new ObjectFields(v as Record<string, unknown>) : undefined, row);
+  return out.record ? { record: out.record, value: v as SessionEntry, problems: [] } : out;
+}
+
+/**
+ * recordFromFrame from the payload's fields as the scanner (or ObjectFields) sees them;
+ * `fields` undefined: the payload is not a JSON object.
+ */
+export function recordFromFields(frame: SegmentFrame, fields: FieldView | undefined, row: OffsetIndexRow): { record?: SidecarRecord; problems: SidecarProblem[] } {
+  // Built only for a problem: most frames have none.
+  const where = () => ({ file: segmentFile(row.segmentSeq), offset: row.byteOffset, entrySeq: row.entrySeq, entryId: row.entryId });
+  if (!fields) return { problems: [problem("payload_invalid", "payload is not a JSON object", where())] };
   const bad: string[] = [];
-  if (typeof o.type !== "string" || o.type.length === 0) bad.push('"type" is not a non-empty string');
-  if (typeof o.id !== "string" || o.id.length === 0) bad.push('"id" is not a non-empty string');
-  if (typeof o.timestamp !== "string") bad.push('"timestamp" is not a string');
-  if (o.parentId !== undefined && o.parentId !== null && typeof o.parentId !== "string") bad.push('"parentId" is neither a string nor null');
-  if (bad.length > 0) return { problems: [problem("payload_invalid", `payload is not a session entry: ${bad.join("; ")}`, where)] };
-  const parentId = typeof o.parentId === "string" && o.parentId !== "" ? o.parentId : null;
+  const type = fields.kind(F_TYPE) === K_STRING ? fields.str(F_TYPE) : undefined;
+  const id = fields.kind(F_ID) === K_STRING ? fields.str(F_ID) : undefined;
+  const parentKind = fields.kind(F_PARENT_ID);
+  if (type === undefined || type.length === 0) bad.push('"type" is not a non-empty string');
+  if (id === undefined || id.length === 0) bad.push('"id" is not a non-empty string');
+  if (fields.kind(F_TIMESTAMP) !== K_STRING) bad.push('"timestamp" is not a string');
+  if (parentKind !== K_ABSENT && parentKind !== K_NULL && parentKind !== K_STRING) bad.push('"parentId" is neither a string nor null');
+  if (bad.length > 0) return { problems: [problem("payload_invalid", `payload is not a session entry: ${bad.join("; ")}`, where())] };
+  const rawParent = parentKind === K_STRING ? fields.str(F_PARENT_ID) : "";
+  const parentId = rawParent !== "" ? rawParent : null;
   const diffs: string[] = [];
-  if (o.id !== frame.entryId) diffs.push(`id ${JSON.stringify(o.id)} != entryId ${JSON.stringify(frame.entryId)}`);
-  if (o.type !== frame.entryType) diffs.push(`type ${JSON.stringify(o.type)} != entryType ${JSON.stringify(frame.entryType)}`);
+  if (id !== frame.entryId) diffs.push(`id ${JSON.stringify(id)} != entryId ${JSON.stringify(frame.entryId)}`);
+  if (type !== frame.entryType) diffs.push(`type ${JSON.stringify(type)} != entryType ${JSON.stringify(frame.entryType)}`);
   if (parentId !== (frame.parentEntryId ?? null)) diffs.push(`parentId ${JSON.stringify(parentId)} != parentEntryId ${JSON.stringify(frame.parentEntryId ?? null)}`);
-  if (diffs.length > 0) return { problems: [problem("payload_field_mismatch", `payload and frame disagree: ${diffs.join(", ")}`, where)] };
+  if (diffs.length > 0) return { problems: [problem("payload_field_mismatch", `payload and frame disagree: ${diffs.join(", ")}`, where())] };
   const r: SidecarRecord = {
     index: row.entrySeq - 1,
     line: row.entrySeq,
     offset: row.byteOffset,
     length: frame.payload.length,
     eol: 1,
-    type: o.type as string,
-    id: o.id as string,
+    type: type as string,
+    id: id as string,
     parentId,
-    timestamp: o.timestamp as string,
+    timestamp: fields.str(F_TIMESTAMP),
     entrySeq: row.entrySeq,
     segmentSeq: row.segmentSeq,
     frameSeq: row.frameSeq,
@@ -109,13 +158,12 @@ export function recordFromFrame(frame: DecodedFrame, row: OffsetIndexRow): { rec
     byteLength: row.byteLength,
   };
   if (r.type === "message") {
-    const m = o.message as { role?: unknown } | null | undefined;
-    if (m && typeof m === "object" && typeof m.role === "string") r.role = m.role;
+    if (fields.kind(F_MESSAGE) === K_OBJECT && fields.kind(F_MESSAGE_ROLE) === K_STRING) r.role = fields.str(F_MESSAGE_ROLE);
   } else if (r.type === "label") {
-    if (typeof o.targetId === "string") r.targetId = o.targetId;
-    if (typeof o.label === "string") r.label = o.label;
+    if (fields.kind(F_TARGET_ID) === K_STRING) r.targetId = fields.str(F_TARGET_ID);
+    if (fields.kind(F_LABEL) === K_STRING) r.label = fields.str(F_LABEL);
   } else if (r.type === "session_info") {
-    if (typeof o.name === "string") r.name = o.name;
+    if (fields.kind(F_NAME) === K_STRING) r.name = fields.str(F_NAME);
   }
-  return { record: r, value: o as SessionEntry, problems: [] };
+  return { record: r, problems: [] };
 }

@@ -1,3 +1,6 @@
+import { isUtf8 } from "node:buffer";
+import { LineFields, ObjectFields, SCAN_CERTAIN, scanLine, type FieldView } from "../format/fast-fields.js";
+import { fastFrameHead } from "./frame-head-fast.js";
 import { isLowerSha256Hex } from "./hash.js";
 import { payloadSha256 } from "./hash.js";
 
@@ -54,22 +57,32 @@ export interface FrameFields {
   payloadSha256?: string;
 }
 
+/** The frame's fields as its head text: everything before the payload, `"payload":` included. */
+export function encodeFrameHead(fields: FrameFields, payloadSha: string, payloadBytes: number): string {
+  let head = `{"schema":"${SEGMENT_FRAME_SCHEMA}","segmentSeq":${fields.segmentSeq},"frameSeq":${fields.frameSeq},"entrySeq":${fields.entrySeq},"entryId":${JSON.stringify(fields.entryId)}`;
+  if (fields.parentEntryId !== undefined && fields.parentEntryId !== null) head += `,"parentEntryId":${JSON.stringify(fields.parentEntryId)}`;
+  return `${head},"entryType":${JSON.stringify(fields.entryType)},"timestamp":${JSON.stringify(fields.timestamp)},"payloadSha256":${JSON.stringify(payloadSha)},"payloadBytes":${payloadBytes},"payload":`;
+}
+
+/**
+ * Write a frame line into `out` at `at`: its head (`headBytes` = Buffer.byteLength(head)),
+ * the payload, "}" and "\n". Returns the frame's length.
+ */
+export function writeFrameInto(out: Buffer, at: number, head: string, headBytes: number, payload: Uint8Array): number {
+  out.write(head, at, headBytes, "utf8");
+  out.set(payload, at + headBytes);
+  const end = at + headBytes + payload.length;
+  out[end] = 0x7d; // }
+  out[end + 1] = 0x0a; // \n
+  return headBytes + payload.length + 2;
+}
+
 /** Encode a frame line, terminating "\n" included (the bytes the CRC and byteLength cover). */
 export function encodeFrame(fields: FrameFields, payload: Uint8Array): Buffer {
-  const sha = fields.payloadSha256 ?? payloadSha256(payload);
-  let head =
-    `{"schema":${JSON.stringify(SEGMENT_FRAME_SCHEMA)},"segmentSeq":${fields.segmentSeq},"frameSeq":${fields.frameSeq}` +
-    `,"entrySeq":${fields.entrySeq},"entryId":${JSON.stringify(fields.entryId)}`;
-  if (fields.parentEntryId !== undefined && fields.parentEntryId !== null) head += `,"parentEntryId":${JSON.stringify(fields.parentEntryId)}`;
-  head +=
-    `,"entryType":${JSON.stringify(fields.entryType)},"timestamp":${JSON.stringify(fields.timestamp)}` +
-    `,"payloadSha256":${JSON.stringify(sha)},"payloadBytes":${payload.length},"payload":`;
-  const h = Buffer.from(head, "utf8");
-  const out = Buffer.allocUnsafe(h.length + payload.length + 2);
-  h.copy(out, 0);
-  out.set(payload, h.length);
-  out[h.length + payload.length] = 0x7d; // }
-  out[h.length + payload.length + 1] = 0x0a; // \n
+  const head = encodeFrameHead(fields, fields.payloadSha256 ?? payloadSha256(payload), payload.length);
+  const headBytes = Buffer.byteLength(head, "utf8");
+  const out = Buffer.allocUnsafe(headBytes + payload.length + 2);
+  writeFrameInto(out, 0, head, headBytes, payload);
   return out;
 }
 
@@ -110,20 +123,57 @@ export function decodeFrameHead(bytes: Uint8Array): Decoded<SegmentFrameHead & {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const at = buf.indexOf(PAYLOAD_MARK);
   if (at < 0) return { ok: false, needMore: true, message: 'frame has no "payload" field' };
+  const fast = fastFrameHead(buf, at) as (SegmentFrameHead & { payloadStart: number }) | undefined;
+  if (fast) {
+    fast.payloadStart = at + PAYLOAD_MARK.length;
+    return { ok: true, value: fast };
+  }
+  const head = parseFrameHead(buf, at);
+  if (!head.ok) return head;
+  // parseFrameHead returns the parsed object itself: add the field instead of copying it.
+  const value = head.value as SegmentFrameHead & { payloadStart: number };
+  value.payloadStart = at + PAYLOAD_MARK.length;
+  return { ok: true, value };
+}
+
+/**
+ * The head in [0, at) decoded by JSON.parse and checked field by field: the definition
+ * the fast path (frame-head-fast.ts) must agree with, and what words every problem.
+ */
+export function parseFrameHead(buf: Buffer, at: number): Decoded<SegmentFrameHead> {
   let o: unknown;
   try {
     o = JSON.parse(`${buf.subarray(0, at).toString("utf8")}}`);
   } catch (err) {
     return { ok: false, message: `frame fields are not valid JSON: ${(err as Error).message}` };
   }
-  const head = checkHead(o);
-  if (!head.ok) return head;
-  return { ok: true, value: { ...head.value, payloadStart: at + PAYLOAD_MARK.length } };
+  return checkHead(o);
 }
 
 /** A decoded frame and its payload parsed (so nobody parses it twice). */
 export interface DecodedFrame extends SegmentFrame {
   payloadValue: unknown;
+}
+
+/** The head and payload bytes of a whole frame line (without its "\n"); the payload is not parsed. */
+function splitFrame(buf: Buffer): Decoded<SegmentFrame> {
+  const head = decodeFrameHead(buf);
+  if (!head.ok) return { ok: false, message: head.message };
+  if (buf.length === 0 || buf[buf.length - 1] !== 0x7d) return { ok: false, message: "frame does not end with }" };
+  const frame = head.value as SegmentFrameHead & { payloadStart?: number; payload?: Buffer };
+  const payloadStart = frame.payloadStart as number;
+  if (payloadStart >= buf.length - 1) return { ok: false, message: "frame payload is empty" };
+  delete frame.payloadStart;
+  frame.payload = buf.subarray(payloadStart, buf.length - 1);
+  return { ok: true, value: frame as SegmentFrame };
+}
+
+function parsePayloadValue(payload: Buffer): Decoded<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(payload.toString("utf8")) };
+  } catch (err) {
+    return { ok: false, message: `frame payload is not one JSON value: ${(err as Error).message}` };
+  }
 }
 
 /**
@@ -134,19 +184,49 @@ export interface DecodedFrame extends SegmentFrame {
  */
 export function decodeFrame(line: Uint8Array): Decoded<DecodedFrame> {
   const buf = Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
-  const head = decodeFrameHead(buf);
-  if (!head.ok) return { ok: false, message: head.message };
-  if (buf.length === 0 || buf[buf.length - 1] !== 0x7d) return { ok: false, message: "frame does not end with }" };
-  const { payloadStart, ...fields } = head.value;
-  if (payloadStart >= buf.length - 1) return { ok: false, message: "frame payload is empty" };
-  const payload = buf.subarray(payloadStart, buf.length - 1);
-  let payloadValue: unknown;
-  try {
-    payloadValue = JSON.parse(payload.toString("utf8"));
-  } catch (err) {
-    return { ok: false, message: `frame payload is not one JSON value: ${(err as Error).message}` };
+  const split = splitFrame(buf);
+  if (!split.ok) return split;
+  const parsed = parsePayloadValue(split.value.payload);
+  if (!parsed.ok) return parsed;
+  const f = split.value as DecodedFrame;
+  f.payloadValue = parsed.value;
+  return { ok: true, value: f };
+}
+
+/** A decoded frame with the payload's entry fields (see FieldView), the payload left unparsed. */
+export interface FieldsFrame extends SegmentFrame {
+  /** The payload's top-level entry fields; valid until the next decodeFrameFields call. */
+  fields: FieldView;
+  /** The payload is a JSON object (otherwise `fields` sees no field). */
+  isObject: boolean;
+}
+
+/** One scanner state for every call: decodeFrameFields is synchronous and its view short-lived. */
+const scanned = new LineFields();
+
+/**
+ * decodeFrame for a caller that needs only the payload's entry fields (validation): the
+ * payload's JSON is checked by the reader's validating scanner (the same grammar as
+ * JSON.parse, no object built); only when the scanner is unsure is the payload parsed.
+ * Accepts and refuses exactly the frames decodeFrame does, with the same messages.
+ */
+export function decodeFrameFields(line: Uint8Array): Decoded<FieldsFrame> {
+  const buf = Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength);
+  const split = splitFrame(buf);
+  if (!split.ok) return split;
+  const f = split.value as FieldsFrame;
+  // The scanner assumes UTF-8; other bytes go through toString + JSON.parse, as in decodeFrame.
+  if (isUtf8(f.payload) && scanLine(f.payload, scanned) === SCAN_CERTAIN) {
+    f.fields = scanned;
+    f.isObject = true;
+    return { ok: true, value: f };
   }
-  return { ok: true, value: { ...fields, payload, payloadValue } };
+  const parsed = parsePayloadValue(f.payload);
+  if (!parsed.ok) return parsed;
+  const v = parsed.value;
+  f.isObject = v !== null && typeof v === "object" && !Array.isArray(v);
+  f.fields = new ObjectFields(f.isObject ? (v as Record<string, unknown>) : {});
+  return { ok: true, value: f };
 }
 
 /** Parse a payload as the entry object it holds. */

@@ -19,6 +19,12 @@ export interface SegmentReaderOptions {
    */
   window?: number;
   maxFrameBytes?: number;
+  /**
+   * Return views into the read-ahead window instead of copies (default false). Only for
+   * callers that drop each frame before the next read: a kept view keeps its whole
+   * window in memory. Every window is a fresh buffer, so a view is never overwritten.
+   */
+  views?: boolean;
 }
 
 /** A frame could not be read; `problem` says which check failed. */
@@ -93,8 +99,12 @@ export class SegmentReader {
 
   private slice(o: Open, row: OffsetIndexRow): Buffer | undefined {
     const start = row.byteOffset - o.winStart;
-    if (start >= 0 && start + row.byteLength <= o.win.length) return Buffer.from(o.win.subarray(start, start + row.byteLength));
+    if (start >= 0 && start + row.byteLength <= o.win.length) return this.out(o.win.subarray(start, start + row.byteLength));
     return undefined;
+  }
+
+  private out(view: Buffer): Buffer {
+    return this.opts.views ? view : Buffer.from(view);
   }
 
   private span(o: Open, row: OffsetIndexRow): number {
@@ -136,7 +146,7 @@ export class SegmentReader {
     if (done < row.byteLength) throw corrupt(this.root, problem("row_out_of_bounds", "segment ended before the frame's last byte", { file: segmentRelPath(row.segmentSeq), offset: row.byteOffset, entrySeq: row.entrySeq }));
     o.winStart = row.byteOffset;
     o.win = buf.subarray(0, done);
-    return Buffer.from(buf.subarray(0, row.byteLength));
+    return this.out(buf.subarray(0, row.byteLength));
   }
 
   /**
@@ -186,7 +196,7 @@ export class SegmentReader {
     if (done < row.byteLength) throw corrupt(this.root, problem("row_out_of_bounds", "segment ended before the frame's last byte", { file: segmentRelPath(row.segmentSeq), offset: row.byteOffset, entrySeq: row.entrySeq }));
     o.winStart = row.byteOffset;
     o.win = buf.subarray(0, done);
-    return Buffer.from(buf.subarray(0, row.byteLength));
+    return this.out(buf.subarray(0, row.byteLength));
   }
 
   private async closeAsync(): Promise<void> {

@@ -3,7 +3,7 @@ import { SessfmtError } from "../format/errors.js";
 import { writeFully } from "../format/atomic.js";
 import { syncDirectory } from "../format/durability.js";
 import { crc32cHex } from "./crc32c.js";
-import { encodeFrame } from "./frame.js";
+import { encodeFrameHead, writeFrameInto, type FrameFields } from "./frame.js";
 import { chainStep, GENESIS_CHAIN_HASH, payloadSha256 } from "./hash.js";
 import { makeIndexRow, type OffsetIndexRow } from "./index-row.js";
 import { appendIndexRows } from "./index-file.js";
@@ -60,10 +60,13 @@ interface Pending {
   isNew: boolean;
   /** Size of the segment file before these bytes. */
   startSize: number;
-  chunks: Buffer[];
+  /** Frames not yet written, each encoded in place in the writer's buffer. */
   bytes: number;
   fh?: FileHandle;
 }
+
+/** First size of the frame buffer; it doubles as frames need, up to FLUSH_BYTES. */
+const FIRST_BUFFER_BYTES = 64 << 10;
 
 /**
  * Appends frames to segments and rows to the index. Frames are buffered and written
@@ -88,6 +91,8 @@ export class SegmentWriter {
   private readonly now: () => Date;
   private readonly fsync: boolean;
   private createdSegments = false;
+  /** Encoded frames of the pending segment not yet written (pending.bytes of them). */
+  private buf: Buffer = Buffer.alloc(0);
 
   constructor(
     readonly root: string,
@@ -106,44 +111,64 @@ export class SegmentWriter {
   async append(input: FrameInput): Promise<OffsetIndexRow> {
     const s = this.state;
     const sha = input.payloadSha256 ?? payloadSha256(input.payload);
-    const timestamp = this.now().toISOString();
-    const fields = { entrySeq: s.nextEntrySeq, entryId: input.entryId, parentEntryId: input.parentEntryId, entryType: input.entryType, timestamp, payloadSha256: sha };
-    let segmentSeq = s.segmentSeq === 0 ? 1 : s.segmentSeq;
-    let frameSeq = s.segmentSeq === 0 ? 1 : s.nextFrameSeq;
+    const payloadBytes = input.payload.length;
+    const fields: FrameFields = { segmentSeq: s.segmentSeq === 0 ? 1 : s.segmentSeq, frameSeq: s.segmentSeq === 0 ? 1 : s.nextFrameSeq, entrySeq: s.nextEntrySeq, entryId: input.entryId, parentEntryId: input.parentEntryId, entryType: input.entryType, timestamp: this.now().toISOString() };
     let used = s.segmentSeq === 0 ? 0 : s.segmentBytes;
-    let line = encodeFrame({ ...fields, segmentSeq, frameSeq }, input.payload);
-    if (used > 0 && used + line.length > this.segmentBytes) {
-      segmentSeq += 1;
-      frameSeq = 1;
+    let head = encodeFrameHead(fields, sha, payloadBytes);
+    let headBytes = Buffer.byteLength(head, "utf8");
+    if (used > 0 && used + headBytes + payloadBytes + 2 > this.segmentBytes) {
+      fields.segmentSeq += 1;
+      fields.frameSeq = 1;
       used = 0;
-      line = encodeFrame({ ...fields, segmentSeq, frameSeq }, input.payload);
+      head = encodeFrameHead(fields, sha, payloadBytes);
+      headBytes = Buffer.byteLength(head, "utf8");
     }
-    if (line.length > this.maxFrameBytes) {
-      throw new SessfmtError("E_FRAME_TOO_LARGE", `entry ${JSON.stringify(input.entryId)} (entrySeq ${s.nextEntrySeq}) makes a ${line.length}-byte frame, over the ${this.maxFrameBytes}-byte limit`, {
+    const { segmentSeq, frameSeq } = fields;
+    const length = headBytes + payloadBytes + 2;
+    if (length > this.maxFrameBytes) {
+      throw new SessfmtError("E_FRAME_TOO_LARGE", `entry ${JSON.stringify(input.entryId)} (entrySeq ${s.nextEntrySeq}) makes a ${length}-byte frame, over the ${this.maxFrameBytes}-byte limit`, {
         file: inRoot(this.root, segmentRelPath(segmentSeq)),
-        data: { entrySeq: s.nextEntrySeq, entryId: input.entryId, frameBytes: line.length },
+        data: { entrySeq: s.nextEntrySeq, entryId: input.entryId, frameBytes: length },
       });
     }
     if (this.pending && this.pending.segmentSeq !== segmentSeq) await this.closeSegment();
-    if (!this.pending) this.pending = { segmentSeq, isNew: frameSeq === 1, startSize: used, chunks: [], bytes: 0 };
+    if (!this.pending) this.pending = { segmentSeq, isNew: frameSeq === 1, startSize: used, bytes: 0 };
     const p = this.pending;
-    const crc = crc32cHex(line);
-    const row = makeIndexRow({ entrySeq: s.nextEntrySeq, entryId: input.entryId, segmentSeq, frameSeq, byteOffset: used, byteLength: line.length, crc32c: crc });
-    p.chunks.push(line);
-    p.bytes += line.length;
+    // Frames are encoded straight into the buffer the segment is written from: no
+    // per-frame buffer, no concatenation. A frame larger than FLUSH_BYTES gets its own.
+    if (p.bytes + length > this.buf.length) {
+      if (p.bytes > 0 && p.bytes + length > FLUSH_BYTES) await this.flush();
+      this.grow(p.bytes + length);
+    }
+    const at = p.bytes;
+    writeFrameInto(this.buf, at, head, headBytes, input.payload);
+    const crc = crc32cHex(this.buf.subarray(at, at + length));
+    const row = makeIndexRow({ entrySeq: s.nextEntrySeq, entryId: input.entryId, segmentSeq, frameSeq, byteOffset: used, byteLength: length, crc32c: crc });
+    p.bytes += length;
     this.rows.push(row);
     this.pendingRows.push(row);
-    const head: FrameHeadFacts = { entrySeq: row.entrySeq, entryId: row.entryId, segmentSeq, frameSeq, entryType: input.entryType, payloadSha256: sha };
-    if (input.parentEntryId !== null) head.parentEntryId = input.parentEntryId;
-    this.heads.push(head);
+    const facts: FrameHeadFacts = { entrySeq: row.entrySeq, entryId: row.entryId, segmentSeq, frameSeq, entryType: input.entryType, payloadSha256: sha };
+    if (input.parentEntryId !== null) facts.parentEntryId = input.parentEntryId;
+    this.heads.push(facts);
     s.nextEntrySeq += 1;
     s.segmentSeq = segmentSeq;
     s.nextFrameSeq = frameSeq + 1;
-    s.segmentBytes = used + line.length;
+    s.segmentBytes = used + length;
     s.chainHash = chainStep(s.chainHash, sha);
     s.lastCrc32c = crc;
     if (p.bytes >= FLUSH_BYTES) await this.flush();
     return row;
+  }
+
+  /** Make the frame buffer hold at least `need` bytes, keeping what it holds. */
+  private grow(need: number): void {
+    if (need <= this.buf.length) return;
+    let size = Math.max(this.buf.length, FIRST_BUFFER_BYTES);
+    while (size < need) size *= 2;
+    if (need <= FLUSH_BYTES) size = Math.min(size, FLUSH_BYTES);
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pending?.bytes ?? 0);
+    this.buf = next;
   }
 
   /** Write buffered frame bytes to the current segment file. */
@@ -163,11 +188,11 @@ export class SegmentWriter {
         throw new SessfmtError("E_SIDECAR_CORRUPT", `segment is ${size} bytes but its indexed frames end at ${p.startSize}; run validate or rebuild`, { file: path, offset: p.startSize });
       }
     }
-    const data = p.chunks.length === 1 ? (p.chunks[0] as Buffer) : Buffer.concat(p.chunks, p.bytes);
-    await writeFully(p.fh, data, path);
+    await writeFully(p.fh, this.buf.subarray(0, p.bytes), path);
     p.startSize += p.bytes;
-    p.chunks = [];
     p.bytes = 0;
+    // A buffer grown past FLUSH_BYTES for one large frame is not kept.
+    if (this.buf.length > FLUSH_BYTES) this.buf = Buffer.alloc(0);
   }
 
   private async closeSegment(): Promise<void> {

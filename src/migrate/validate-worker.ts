@@ -1,0 +1,27 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { validateSidecar, type OffsetIndexRow } from "../v2/index.js";
+import type { ValidationReply, ValidationRequest } from "./validate-thread.js";
+
+/**
+ * Worker-thread entry of a threaded validation (validate-thread.ts): validates one sidecar
+ * root and posts the report back, with the rows whose frame CRC and payload hash it took
+ * as checked by the caller. A failure is posted as such; the caller then validates in its
+ * own thread, where the same failure surfaces as the error it is.
+ */
+
+const port = parentPort;
+if (port) {
+  const req = workerData as ValidationRequest;
+  const prechecked: OffsetIndexRow[] = [];
+  const opts = {
+    ...(req.maxFrameBytes !== undefined ? { maxFrameBytes: req.maxFrameBytes } : {}),
+    prechecked: (row: OffsetIndexRow) => {
+      prechecked.push(row);
+      return true;
+    },
+  };
+  validateSidecar(req.root, opts).then(
+    (report) => port.postMessage({ ok: true, report, prechecked } satisfies ValidationReply),
+    (err: unknown) => port.postMessage({ ok: false, message: (err as Error)?.message ?? String(err) } satisfies ValidationReply),
+  );
+}

@@ -1,0 +1,95 @@
+/**
+ * The fast frame-head reader (src/v2/frame-head-fast.ts) against the definition
+ * (parseFrameHead: JSON.parse and the field checks): on heads the writer makes and on
+ * mutations of them, whatever the fast path accepts, the definition accepts with the
+ * same values; and it accepts every head the writer makes.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { fastFrameHead } from "../../src/v2/frame-head-fast.js";
+import { encodeFrame, parseFrameHead } from "../../src/v2/frame.js";
+
+const MARK = Buffer.from(',"payload":', "latin1");
+
+const idChars = fc.constantFrom(..."abcXYZ019_-:. é\"\\\u0001".split(""));
+const str = fc.array(idChars, { minLength: 0, maxLength: 12 }).map((a) => a.join(""));
+const seq = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(1, 9, 10, 2 ** 31, Number.MAX_SAFE_INTEGER, 999999999999999, 1000000000000000));
+const hex64 = fc.array(fc.constantFrom(..."0123456789abcdef".split("")), { minLength: 64, maxLength: 64 }).map((a) => a.join(""));
+
+const frame = fc.record({
+  segmentSeq: seq,
+  frameSeq: seq,
+  entrySeq: seq,
+  entryId: str,
+  parentEntryId: fc.option(str, { nil: null }),
+  entryType: str,
+  timestamp: str,
+  payloadSha256: hex64,
+  payload: fc.constantFrom("{}", '{"a":1}', "[1]"),
+});
+
+function bytesOf(f: { payload: string } & Parameters<typeof encodeFrame>[0]): Buffer {
+  return encodeFrame(f, Buffer.from(f.payload, "utf8"));
+}
+
+/** Compare the two readers on the head of `line` (its bytes before the payload mark). */
+function agree(line: Buffer): boolean {
+  const at = line.indexOf(MARK);
+  if (at < 0) return false;
+  const fast = fastFrameHead(line, at);
+  const slow = parseFrameHead(line, at);
+  if (fast !== undefined) {
+    expect(slow.ok).toBe(true);
+    if (slow.ok) expect({ ...fast }).toEqual({ ...slow.value });
+  }
+  return fast !== undefined;
+}
+
+describe("fast frame-head reader", () => {
+  it("reads every plain head the writer makes, with the definition's values", () => {
+    fc.assert(
+      fc.property(frame, (f) => {
+        const plain = /^[\x20-\x7e]*$/.test(f.entryId + (f.parentEntryId ?? "") + f.entryType + f.timestamp) && !/["\\]/.test(f.entryId + (f.parentEntryId ?? "") + f.entryType + f.timestamp);
+        const fine = f.entryId !== "" && f.entryType !== "" && f.parentEntryId !== "" && f.segmentSeq <= 999999999999999 && f.frameSeq <= 999999999999999 && f.entrySeq <= 999999999999999;
+        const took = agree(bytesOf(f));
+        if (plain && fine) expect(took).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("never accepts a mutated head the definition refuses, nor reads it differently", () => {
+    const mutation = fc.record({ at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), kind: fc.constantFrom("set", "insert", "delete") });
+    fc.assert(
+      fc.property(frame, fc.array(mutation, { minLength: 1, maxLength: 3 }), (f, ms) => {
+        let b = bytesOf(f);
+        for (const m of ms) {
+          const at = m.at % b.length;
+          if (m.kind === "set") b[at] = m.byte;
+          else if (m.kind === "insert") b = Buffer.concat([b.subarray(0, at), Buffer.from([m.byte]), b.subarray(at)]);
+          else b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
+        }
+        agree(b);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("falls back on what the writer never makes: white space, a null parent, other key orders", () => {
+    const base = '{"schema":"pi.session_store_v2.segment_frame.v1","segmentSeq":1,"frameSeq":1,"entrySeq":1,"entryId":"a","entryType":"message","timestamp":"t","payloadSha256":"' + "a".repeat(64) + '","payloadBytes":2';
+    const variants = [
+      base.replace('"frameSeq":1', '"frameSeq": 1'),
+      base.replace('"entryId":"a"', '"entryId":"a","parentEntryId":null'),
+      base.replace('"segmentSeq":1,"frameSeq":1', '"frameSeq":1,"segmentSeq":1'),
+      base.replace('"entrySeq":1', '"entrySeq":01'),
+      base.replace('"payloadBytes":2', '"payloadBytes":2.0'),
+      base.replace('"entryId":"a"', '"entryId":"\\u0061"'),
+    ];
+    for (const v of variants) {
+      const line = Buffer.from(`${v},"payload":{}}`, "utf8");
+      expect(fastFrameHead(line, line.indexOf(MARK))).toBeUndefined();
+    }
+    const ok = Buffer.from(`${base},"payload":{}}`, "utf8");
+    expect(fastFrameHead(ok, ok.indexOf(MARK))).toEqual({ schema: "pi.session_store_v2.segment_frame.v1", segmentSeq: 1, frameSeq: 1, entrySeq: 1, entryId: "a", entryType: "message", timestamp: "t", payloadSha256: "a".repeat(64), payloadBytes: 2 });
+  });
+});
