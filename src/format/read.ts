@@ -1,9 +1,18 @@
 import { statSync } from "node:fs";
-import { stat } from "node:fs/promises";
 import { isUtf8 } from "node:buffer";
 import { SessfmtError, ioError } from "./errors.js";
 import { SessionOpenDiagnostics, diagnosticError, type SkipReason } from "./diagnostics.js";
-import { readFileBytes, readFileBytesSync, scanBuffer, scanFile, scanFileSync, type LineSpan, type ScanOptions } from "./scan.js";
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  LineSplitter,
+  checkAbort,
+  readFileBytesSync,
+  scanBuffer,
+  scanFile,
+  scanFileSync,
+  type LineSpan,
+  type ScanOptions,
+} from "./scan.js";
 import { KNOWN_ENTRY_TYPES, type SessionDialect, type SessionHeader } from "./types.js";
 import type { EntryRecord } from "./record.js";
 import { applyLegacyPatch, upgradeV1Records, type V1Facts } from "./legacy.js";
@@ -28,9 +37,9 @@ import {
   ObjectFields,
   SCAN_CERTAIN,
   scanLine,
-  warmUpScanner,
   type FieldView,
 } from "./fast-fields.js";
+import { LineBatch } from "./wasm-scanner.js";
 import { BufferSource, FileSource, type FileIdentity } from "./source.js";
 import { SessionTree } from "./tree.js";
 import { Session } from "./session.js";
@@ -74,12 +83,16 @@ function keepsBytes(opts: OpenOptions, size: number): boolean {
 
 /** Open a session file (lenient by default). Never modifies the file. */
 export async function openSession(file: string, opts: OpenOptions = {}): Promise<Session> {
-  const identity = await identify(file);
+  // One stat: a system call of microseconds, not worth a thread-pool round trip.
+  const identity = identifySync(file);
   const loader = new SessionLoader(file, opts, identity.size);
-  loader.prepare();
   if (keepsBytes(opts, identity.size)) {
-    const data = await readFileBytes(file, identity.size, opts);
-    scanBuffer(data, loader.onLine, wholeBufferOptions(opts, data, file));
+    // A file kept whole (64 MiB at most) is read with synchronous reads, as openSessionSync
+    // does: the scan that follows holds the thread longer than the read would, and each
+    // asynchronous read is a round trip through the thread pool (open, reads, close) whose
+    // wake-ups, on a busy machine, cost more than reading the bytes.
+    const data = readFileBytesSync(file, identity.size, opts);
+    loader.scanHeld(data);
     return loader.finish(new BufferSource(data, file), data.length);
   }
   const scanned = await scanFile(file, loader.onLine, scanOptions(opts, identity.size));
@@ -90,10 +103,9 @@ export async function openSession(file: string, opts: OpenOptions = {}): Promise
 export function openSessionSync(file: string, opts: OpenOptions = {}): Session {
   const identity = identifySync(file);
   const loader = new SessionLoader(file, opts, identity.size);
-  loader.prepare();
   if (keepsBytes(opts, identity.size)) {
     const data = readFileBytesSync(file, identity.size, opts);
-    scanBuffer(data, loader.onLine, wholeBufferOptions(opts, data, file));
+    loader.scanHeld(data);
     return loader.finish(new BufferSource(data, file), data.length);
   }
   const scanned = scanFileSync(file, loader.onLine, scanOptions(opts, identity.size));
@@ -104,14 +116,8 @@ export function openSessionSync(file: string, opts: OpenOptions = {}): Session {
 export function openSessionFromBuffer(data: Buffer | string, opts: OpenOptions & { name?: string } = {}): Session {
   const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   const loader = new SessionLoader(opts.name, opts, buf.length);
-  loader.prepare();
-  scanBuffer(buf, loader.onLine, wholeBufferOptions(opts, buf, opts.name));
+  loader.scanHeld(buf);
   return loader.finish(new BufferSource(buf), buf.length);
-}
-
-/** Bytes already in memory are split in one piece (no line is copied) unless a chunk size is asked for. */
-function wholeBufferOptions(opts: OpenOptions, data: Buffer, name: string | undefined): ScanOptions {
-  return { maxLineBytes: opts.maxLineBytes, chunkSize: opts.chunkSize ?? Math.max(1, data.length), signal: opts.signal, name };
 }
 
 function scanOptions(opts: OpenOptions, size: number): ScanOptions {
@@ -122,14 +128,6 @@ function scanOptions(opts: OpenOptions, size: number): ScanOptions {
     signal: opts.signal,
     onProgress: opts.onProgress,
   };
-}
-
-async function identify(file: string): Promise<FileIdentity> {
-  try {
-    return checkIdentity(file, await stat(file));
-  } catch (err) {
-    throw ioError(err, file, "cannot open session");
-  }
 }
 
 function identifySync(file: string): FileIdentity {
@@ -202,6 +200,9 @@ function newRecord(
   return { index, line, offset, length, eol, type, id, parentId, timestamp };
 }
 
+/** Entry types whose records commonRecord makes (label and session_info carry more fields). */
+const COMMON_TYPES: ReadonlySet<string> = new Set([...KNOWN_ENTRY_TYPES].filter((t) => t !== "label" && t !== "session_info"));
+
 /** Turns scanned lines into a header, entry records and diagnostics. */
 class SessionLoader {
   private header: SessionHeader | undefined;
@@ -226,12 +227,109 @@ class SessionLoader {
     this.retainAll = parsesAll(opts, size);
   }
 
-  /** Before the first read: get the fast scanner compiled if this open will use it. */
-  prepare(): void {
-    if (!this.retainAll) warmUpScanner();
+  /**
+   * Every line of bytes held in memory (a file read whole, or a buffer). When the scanner
+   * is used, lines go through it in batches (LineBatch: no per-line copy, view or call),
+   * and only the lines it is not certain of, the header, and lines it cannot batch take
+   * the line-by-line path. UTF-8 is checked once for the whole buffer: lines split at
+   * 0x0A (never part of a multi-byte sequence), so if the whole is valid, each line is.
+   */
+  scanHeld(data: Buffer): void {
+    const opts = this.opts;
+    const batch = this.retainAll || opts.chunkSize !== undefined ? undefined : new LineBatch();
+    if (!batch?.available) {
+      scanBuffer(data, this.onLine, { maxLineBytes: opts.maxLineBytes, chunkSize: opts.chunkSize ?? Math.max(1, data.length), signal: opts.signal, name: this.file });
+      return;
+    }
+    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const utf8 = isUtf8(data);
+    let pos = 0;
+    let line = 1;
+    while (pos < data.length) {
+      checkAbort(opts.signal, this.file ?? "<buffer>");
+      const rows = batch.fill(data, pos);
+      if (rows === 0) {
+        pos = this.lineAlone(data, pos, line++, maxLineBytes);
+        continue;
+      }
+      for (let k = 0; k < rows; k++) pos = this.batchRow(data, batch, k, line++, maxLineBytes, utf8);
+    }
+  }
+
+  /** The last line without "\n", or a line longer than the batch window: split and read alone. Returns where the next starts. */
+  private lineAlone(data: Buffer, pos: number, line: number, maxLineBytes: number): number {
+    const nl = data.indexOf(0x0a, pos);
+    const stop = nl < 0 ? data.length : nl + 1;
+    const splitter = new LineSplitter(this.onLine, maxLineBytes, pos, line);
+    splitter.push(data.subarray(pos, stop));
+    splitter.end();
+    return stop;
+  }
+
+  /** Row k of a batch: its record from the scanner's results if it was certain, else the line-by-line path. Returns where the next line starts. */
+  private batchRow(data: Buffer, batch: LineBatch, k: number, line: number, maxLineBytes: number, utf8: boolean): number {
+    const start = batch.lineStart(k);
+    const end = batch.contentEnd(k);
+    const eol = batch.eol(k);
+    const span: LineSpan = { line, offset: start, length: end - start, eol, oversize: end - start > maxLineBytes };
+    if (span.oversize) {
+      this.onLine(Buffer.alloc(0), span);
+    } else if (this.header !== undefined && batch.result(k) === SCAN_CERTAIN && (utf8 || isUtf8(data.subarray(start, end)))) {
+      batch.results(k, this.lineFields);
+      this.certainEntry(span);
+    } else {
+      this.line(data.subarray(start, end), span, false);
+    }
+    return end + eol;
+  }
+
+  /** A line the scanner was certain of, its results in lineFields. */
+  private certainEntry(span: LineSpan): void {
+    this.lastSpan = span;
+    this.lastSkipped = false;
+    // A certain line has no surrogate escape, so no lone surrogate (raw ones are not UTF-8).
+    const r = this.commonRecord(this.lineFields, span) ?? this.entryRecord(this.lineFields, span, false);
+    if (r) this.records.push(r);
+  }
+
+  /**
+   * The record of a certain line of the common shape, or undefined for any other line
+   * (entryRecord then decides, with its diagnostics): a version 3 file, a known type
+   * other than label and session_info, a non-empty id, a string or null parentId, a
+   * string timestamp, and for a message a `message` object with a string role. Nearly
+   * every line of a session is such a line; this small function is what runs for each,
+   * cheap before the engine optimises it and quick to optimise.
+   */
+  private commonRecord(f: LineFields, span: LineSpan): EntryRecord | undefined {
+    const type = f.knownName(F_TYPE);
+    if (type === undefined || !COMMON_TYPES.has(type) || this.version < 3) return undefined;
+    if (f.kind(F_ID) !== K_STRING || f.kind(F_TIMESTAMP) !== K_STRING) return undefined;
+    let role: string | undefined;
+    if (type === "message") {
+      if (f.kind(F_MESSAGE) !== K_OBJECT || f.kind(F_MESSAGE_ROLE) !== K_STRING) return undefined;
+      role = f.str(F_MESSAGE_ROLE);
+    }
+    const pk = f.kind(F_PARENT_ID);
+    if (pk !== K_STRING && pk !== K_NULL) return undefined;
+    f.prefetch(F_ID, F_TIMESTAMP, pk === K_STRING ? F_PARENT_ID : F_ID);
+    const id = f.str(F_ID);
+    if (id.length === 0) return undefined;
+    let parentId: string | null = null;
+    if (pk === K_STRING) {
+      const p = f.str(F_PARENT_ID);
+      // Most entries are children of the entry before them: share that id string.
+      parentId = p === "" ? null : p === this.lastId ? this.lastId : p;
+    }
+    this.lastId = id;
+    return newRecord(this.records.length, span, type, id, parentId, f.str(F_TIMESTAMP), role, undefined, undefined, undefined);
   }
 
   readonly onLine = (bytes: Buffer, span: LineSpan): void => {
+    this.line(bytes, span, true);
+  };
+
+  /** One line; `scan`: whether the scanner may still be tried (false: it was, and was not certain). */
+  private line(bytes: Buffer, span: LineSpan, scan: boolean): void {
     this.lastSpan = span;
     this.lastSkipped = false;
     if (!this.header) {
@@ -243,8 +341,8 @@ class SessionLoader {
       this.diagnostics.add({ code: "blank_line", line: span.line, offset: span.offset, message: "blank line" });
       return;
     }
-    this.readEntry(bytes, span);
-  };
+    this.readEntry(bytes, span, scan);
+  }
 
   private readHeader(bytes: Buffer, span: LineSpan): void {
     if (!span.oversize && isBlank(bytes)) {
@@ -308,7 +406,7 @@ class SessionLoader {
     this.diagnostics.skip(span.line, span.offset, span.length, reason, message);
   }
 
-  private readEntry(bytes: Buffer, span: LineSpan): void {
+  private readEntry(bytes: Buffer, span: LineSpan, scan: boolean): void {
     if (span.oversize) {
       this.skip(span, "line_too_long", `line of ${span.length} bytes is longer than the limit`);
       return;
@@ -319,10 +417,8 @@ class SessionLoader {
     }
     // Fast path: a grammar check and the few fields the index needs, no object built.
     // Pointless when every entry is parsed anyway.
-    if (!this.retainAll && scanLine(bytes, this.lineFields) === SCAN_CERTAIN) {
-      // A certain line has no surrogate escape, so no lone surrogate (raw ones are not UTF-8).
-      const r = this.entryRecord(this.lineFields, span, false);
-      if (r) this.records.push(r);
+    if (scan && !this.retainAll && scanLine(bytes, this.lineFields) === SCAN_CERTAIN) {
+      this.certainEntry(span);
       return;
     }
     // Unsure (invalid JSON, not an object, escaped keys, surrogate escapes): JSON.parse

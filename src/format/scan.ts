@@ -136,7 +136,7 @@ export class LineSplitter {
   }
 }
 
-function checkAbort(signal: AbortSignal | undefined, file: string): void {
+export function checkAbort(signal: AbortSignal | undefined, file: string): void {
   if (signal?.aborted) throw new SessfmtError("E_ABORTED", "scan aborted", { file, cause: signal.reason });
 }
 
@@ -232,39 +232,6 @@ const WHOLE_READ_PIECE = 8 * 1024 * 1024;
  * Read the first `size` bytes of a file into one Buffer (fewer if the file is shorter
  * by now). For files small enough to keep: one allocation, then every line is a view.
  */
-export async function readFileBytes(
-  file: string,
-  size: number,
-  opts: { signal?: AbortSignal; onProgress?: (bytesDone: number, bytesTotal: number) => void } = {},
-): Promise<Buffer> {
-  let fh;
-  try {
-    fh = await openAsync(file, "r");
-  } catch (err) {
-    throw ioError(err, file, "cannot open");
-  }
-  try {
-    const buf = Buffer.allocUnsafe(size);
-    let pos = 0;
-    while (pos < size) {
-      checkAbort(opts.signal, file);
-      let n: number;
-      try {
-        ({ bytesRead: n } = await fh.read(buf, pos, Math.min(WHOLE_READ_PIECE, size - pos), pos));
-      } catch (err) {
-        throw ioError(err, file, `read failed at byte ${pos}`);
-      }
-      if (n === 0) break; // the file shrank under us: read what was there
-      pos += n;
-      opts.onProgress?.(pos, size);
-    }
-    return pos === size ? buf : buf.subarray(0, pos);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Synchronous readFileBytes. */
 export function readFileBytesSync(
   file: string,
   size: number,

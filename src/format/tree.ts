@@ -56,8 +56,15 @@ export class SessionTree {
   readonly cycles: readonly string[][];
 
   private readonly byIdMap = new Map<string, EntryRecord>();
-  /** Entries whose parent link is ignored because it closes a cycle. */
-  private readonly cycleBreaks = new Set<EntryRecord>();
+  /**
+   * Parent of each record by position in `records` (-1: a root, including an orphan, a
+   * self-parent and the entry whose link closes a cycle). Typed arrays indexed by position
+   * instead of maps keyed by record: a few bytes per entry, and no hashing, on the path
+   * every open and every context walk takes.
+   */
+  private readonly parentPos: Int32Array;
+  /** Position of records whose `index` is not their position (built only if there is one). */
+  private positions: Map<EntryRecord, number> | undefined;
   private childMap: Map<EntryRecord, EntryRecord[]> | undefined;
   private rootList: EntryRecord[] | undefined;
   private labelMap: Map<string, string> | undefined;
@@ -73,14 +80,12 @@ export class SessionTree {
     }
     this.duplicates = duplicates;
     const orphans: OrphanLink[] = [];
-    for (const r of this.byIdMap.values()) {
-      if (r.parentId !== null && r.parentId !== r.id && !this.byIdMap.has(r.parentId)) {
-        orphans.push({ record: r, missingParentId: r.parentId });
-      }
-    }
+    const { links, backward } = this.parentLinks(orphans);
     orphans.sort((a, b) => a.record.index - b.record.index);
     this.orphans = orphans;
-    this.cycles = this.findCycles();
+    // A walk along links that all point back in the file cannot come round: no cycle to look for.
+    this.cycles = backward ? [] : this.findCycles(links);
+    this.parentPos = links;
     this.currentLeaf = records.length > 0 ? (records[records.length - 1] as EntryRecord) : null;
   }
 
@@ -99,8 +104,20 @@ export class SessionTree {
 
   /** The parent record, or undefined for a root (null, self, orphaned or cycle-breaking parent). */
   parentOf(r: EntryRecord): EntryRecord | undefined {
-    if (r.parentId === null || r.parentId === r.id || this.cycleBreaks.has(r)) return undefined;
-    return this.byIdMap.get(r.parentId);
+    const at = this.position(r);
+    if (at < 0) return r.parentId === null || r.parentId === r.id ? undefined : this.byIdMap.get(r.parentId); // not one of ours
+    const p = this.parentPos[at] as number;
+    return p < 0 ? undefined : this.records[p];
+  }
+
+  /** Position of a record in `records`, or -1 when it is not one of them. */
+  private position(r: EntryRecord): number {
+    if (this.records[r.index] === r) return r.index;
+    if (!this.positions) {
+      this.positions = new Map();
+      this.records.forEach((rec, i) => this.positions?.set(rec, i));
+    }
+    return this.positions.get(r) ?? -1;
   }
 
   // ---- leaf ----
@@ -168,13 +185,19 @@ export class SessionTree {
 
   /** Root-first path ending at `r`; stops at any repeat, so it always terminates. */
   pathFrom(r: EntryRecord): EntryRecord[] {
-    const path: EntryRecord[] = [];
-    const seen = new Set<EntryRecord>();
-    let cur: EntryRecord | undefined = r;
-    while (cur && !seen.has(cur)) {
-      seen.add(cur);
-      path.push(cur);
-      cur = this.parentOf(cur);
+    const path: EntryRecord[] = [r];
+    let at = this.position(r);
+    if (at < 0) {
+      const p = this.parentOf(r);
+      if (!p) return path;
+      at = this.position(p);
+      path.push(p);
+    }
+    // Parent links have no cycle (findCycles cut each one); the bound is a second guard.
+    const records = this.records;
+    const parentPos = this.parentPos;
+    for (let p = parentPos[at] as number; p >= 0 && path.length <= records.length; p = parentPos[p] as number) {
+      path.push(records[p] as EntryRecord);
     }
     return path.reverse();
   }
@@ -293,37 +316,72 @@ export class SessionTree {
   }
 
   /**
-   * Find parent cycles with a colouring walk (each entry visited once, O(n)). For every
-   * cycle, the member that comes first in the file loses its parent link.
+   * Each record's parent by position, cycles not yet cut (-1: null, self, or orphaned
+   * parent); the orphans (entries an id maps to whose parent is missing) are added to
+   * `orphans`. `backward`: every parent comes before its child and none is the child
+   * itself, as in a file written by appending (so there is no cycle).
    */
-  private findCycles(): string[][] {
-    const DONE = 2;
+  private parentLinks(orphans: OrphanLink[]): { links: Int32Array; backward: boolean } {
+    const records = this.records;
+    const links = new Int32Array(records.length);
+    let backward = true;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as EntryRecord;
+      const parentId = r.parentId;
+      if (parentId === null) {
+        links[i] = -1;
+      } else if (parentId === r.id) {
+        links[i] = -1;
+        backward = false;
+      } else {
+        const parent = this.byIdMap.get(parentId);
+        const at = parent ? this.position(parent) : -1;
+        links[i] = at;
+        if (at >= i) backward = false;
+        if (!parent && this.byIdMap.get(r.id) === r) orphans.push({ record: r, missingParentId: parentId });
+      }
+    }
+    return { links, backward };
+  }
+
+  /**
+   * Find parent cycles with a colouring walk (each entry visited once, O(n)). For every
+   * cycle, the member that comes first in the file loses its parent link (set to -1 in
+   * `links`).
+   */
+  private findCycles(links: Int32Array): string[][] {
     const ON_PATH = 1;
-    const state = new Map<EntryRecord, number>();
+    const DONE = 2;
+    const records = this.records;
+    const state = new Uint8Array(records.length);
     const cycles: string[][] = [];
+    const path: number[] = [];
     for (const start of this.byIdMap.values()) {
-      if (state.has(start)) continue;
-      const path: EntryRecord[] = [];
-      let cur: EntryRecord | undefined = start;
-      while (cur && !state.has(cur)) {
-        state.set(cur, ON_PATH);
+      let cur = this.position(start);
+      if (state[cur] !== 0) continue;
+      path.length = 0;
+      while (cur >= 0 && state[cur] === 0) {
+        state[cur] = ON_PATH;
         path.push(cur);
-        if (cur.parentId === null || cur.parentId === cur.id) break;
-        cur = this.byIdMap.get(cur.parentId);
+        const r = records[cur] as EntryRecord;
+        if (r.parentId === null || r.parentId === r.id) break;
+        cur = links[cur] as number;
       }
-      if (cur && state.get(cur) === ON_PATH && cur.parentId !== null && cur.parentId !== cur.id) {
-        const at = path.indexOf(cur);
-        const members = path.slice(at);
-        let breaker = members[0] as EntryRecord;
-        for (const m of members) if (m.index < breaker.index) breaker = m;
-        this.cycleBreaks.add(breaker);
-        cycles.push(members.map((m) => m.id));
-      } else if (cur && state.get(cur) === ON_PATH && cur.parentId === cur.id) {
-        // A self-parent is a cycle of one: pi's getTree shows it as a root, but its
-        // context and branch walks never end on it, so it must be reported too.
-        cycles.push([cur.id]);
+      if (cur >= 0 && state[cur] === ON_PATH) {
+        const r = records[cur] as EntryRecord;
+        if (r.parentId !== null && r.parentId !== r.id) {
+          const members = path.slice(path.indexOf(cur));
+          let breaker = members[0] as number;
+          for (const m of members) if ((records[m] as EntryRecord).index < (records[breaker] as EntryRecord).index) breaker = m;
+          links[breaker] = -1;
+          cycles.push(members.map((m) => (records[m] as EntryRecord).id));
+        } else if (r.parentId === r.id) {
+          // A self-parent is a cycle of one: pi's getTree shows it as a root, but its
+          // context and branch walks never end on it, so it must be reported too.
+          cycles.push([r.id]);
+        }
       }
-      for (const p of path) state.set(p, DONE);
+      for (const p of path) state[p] = DONE;
     }
     return cycles;
   }

@@ -360,15 +360,17 @@ describe("a failed upgrade leaves the original file untouched and no temp or bac
 });
 
 describe("a reader that meets a failing or changing file throws a coded error or reads a consistent prefix", () => {
+  // openSession reads a file it keeps whole (up to 64 MiB, SPEC 5.1) with the same
+  // synchronous calls as openSessionSync, so the faults below are injected into those.
   it("EIO on read: E_IO naming the file and the byte offset (async and sync)", async () => {
-    const e1 = await failsWith([{ op: "fh.read", path: SESSION(), errno: "EIO" }], () => openSession(file), "E_IO");
+    const e1 = await failsWith([{ op: "readSync", path: SESSION(), errno: "EIO" }], () => openSession(file), "E_IO");
     expect(e1.message).toMatch(/byte \d+/);
     const e2 = await failsWith([{ op: "readSync", path: SESSION(), errno: "EIO" }], () => openSessionSync(file), "E_IO");
     expect(e2.message).toMatch(/byte \d+/);
   });
 
   it("EACCES on open: E_IO (async and sync)", async () => {
-    await failsWith([{ op: "open", path: SESSION(), errno: "EACCES" }], () => openSession(file), "E_IO");
+    await failsWith([{ op: "openSync", path: SESSION(), errno: "EACCES" }], () => openSession(file), "E_IO");
     await failsWith([{ op: "openSync", path: SESSION(), errno: "EACCES" }], () => openSessionSync(file), "E_IO");
   });
 
@@ -397,7 +399,7 @@ describe("a reader that meets a failing or changing file throws a coded error or
     for (const sync of [false, true]) {
       copyFileSync(V3, file);
       const cutAt = 1500;
-      const fault: Fault = { op: sync ? "readSync" : "fh.read", path: SESSION(), before: () => truncateSync(file, cutAt) };
+      const fault: Fault = { op: "readSync", path: SESSION(), before: () => truncateSync(file, cutAt) };
       const s = await withFaults([fault], () => (sync ? openSessionSync(file, { chunkSize: 512 }) : openSession(file, { chunkSize: 512 })));
       tally.runs++;
       tally.faults++;
@@ -411,7 +413,7 @@ describe("a reader that meets a failing or changing file throws a coded error or
 
   it("the file growing while it is being read: exactly the entries that were there at open", async () => {
     const s0 = await openSession(file);
-    const fault: Fault = { op: "fh.read", path: SESSION(), before: () => appendFileSync(file, '{"type":"custom","id":"late0001","parentId":null,"timestamp":"t"}\n') };
+    const fault: Fault = { op: "readSync", path: SESSION(), before: () => appendFileSync(file, '{"type":"custom","id":"late0001","parentId":null,"timestamp":"t"}\n') };
     const s = await withFaults([fault], () => openSession(file, { chunkSize: 512 }));
     tally.runs++;
     tally.faults++;
@@ -422,7 +424,7 @@ describe("a reader that meets a failing or changing file throws a coded error or
 
   it("the file replaced between stat and open: the session is one whole file, never a mix", async () => {
     const fault: Fault = {
-      op: "open",
+      op: "openSync",
       path: SESSION(),
       before: () => {
         copyFileSync(V1, join(dir, "other.jsonl"));

@@ -1,0 +1,205 @@
+/**
+ * The validating line scanner (SPEC 5.1, fast path), run as WebAssembly.
+ *
+ * Why WebAssembly: a session is opened in a fresh process more often than not, and a
+ * JavaScript scanner runs interpreted for its first megabyte and then waits for the
+ * optimising compiler (tens of ms on a busy machine) before it runs at speed. WebAssembly
+ * is compiled before its first call by the baseline compiler in well under a millisecond
+ * and runs at machine speed from the first byte; string content, which is most of a
+ * session's bytes, is skipped 16 bytes at a time with SIMD compares. The program is in
+ * wasm-scanner-program.ts; its assembled bytes in wasm-scanner-module.ts.
+ */
+import { Buffer } from "node:buffer";
+import { SCAN_UNSURE } from "./field-slots.js";
+import { SCANNER_WASM } from "./wasm-scanner-module.js";
+import { DATA, MAX_ROWS, OUT, OUT_COUNT, PAGE, ROWS, ROW_CONTENT_END, ROW_EOL, ROW_LINE_START, ROW_RESULT, ROW_RESULTS, ROW_SHIFT, SLACK } from "./wasm-scanner-layout.js";
+
+export { ESCAPED_BIT, NON_ASCII_BIT, R_END, R_ESCAPED, R_KINDS, R_NAMES, R_START } from "./wasm-scanner-layout.js";
+
+/** Above this, a line gets a memory of its own that is dropped after the scan, so one huge line does not pin memory. */
+const SHARED_LIMIT = 16 * 1024 * 1024;
+/** Bytes of a kept file copied into the scanner per batch window (lines longer than this are scanned alone). */
+const WINDOW = 1024 * 1024;
+
+// The few WebAssembly declarations used here (the project's type libraries have none).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmModule {
+  readonly kind?: "module";
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { readonly exports: Record<string, unknown> };
+}
+/** Undefined where the engine has no WebAssembly (e.g. node --jitless). */
+const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Where a line's results are: the scanner's memory, the block's offset in it, and the line's bytes. */
+export interface ResultsTarget {
+  point(u8: Uint8Array, i32: Int32Array, block: number, bytes: Buffer, lineStart: number): void;
+}
+
+/** One instance of the scanner with its memory. */
+class Engine {
+  readonly memory: WasmMemory;
+  readonly scan: (base: number, end: number, stack: number) => number;
+  readonly scanLines: (start: number, end: number, stack: number, maxRows: number) => number;
+  u8!: Uint8Array;
+  i32!: Int32Array;
+  /** The batch whose window is in memory (a single-line scan overwrites it). */
+  owner: LineBatch | undefined;
+
+  constructor(module: WasmModule, bytesNeeded: number) {
+    const instance = new (wasm as WasmApi).Instance(module, {});
+    this.memory = instance.exports.memory as WasmMemory;
+    this.scan = instance.exports.scan as Engine["scan"];
+    this.scanLines = instance.exports.scanLines as Engine["scanLines"];
+    this.view();
+    this.ensure(bytesNeeded);
+  }
+
+  /** Grow the memory to hold at least `n` bytes (views are made again: growing detaches them). */
+  ensure(n: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (n <= have) return;
+    this.memory.grow(Math.ceil((n - have) / PAGE));
+    this.view();
+  }
+
+  private view(): void {
+    this.u8 = new Uint8Array(this.memory.buffer);
+    this.i32 = new Int32Array(this.memory.buffer);
+  }
+}
+
+let compiled: WasmModule | null | undefined;
+let shared: Engine | undefined;
+
+/** The compiled module, or null where WebAssembly (or its SIMD) is unavailable: every line is then unsure. */
+function scannerModule(): WasmModule | null {
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = wasm ? new wasm.Module(Buffer.from(SCANNER_WASM, "base64")) : null;
+  } catch {
+    compiled = null; // e.g. --jitless: the reader's JSON.parse path still gives every answer
+  }
+  return compiled;
+}
+
+/** Whether lines are scanned at all (false: WebAssembly is unavailable, every line is unsure). */
+export function scannerAvailable(): boolean {
+  return scannerModule() !== null;
+}
+
+/** The shared engine with room for `n` bytes of lines (and as many of container stack), or a one-off for more. */
+function engineFor(module: WasmModule, n: number): Engine {
+  const needed = DATA + 2 * (n + SLACK);
+  if (needed > SHARED_LIMIT) return new Engine(module, needed);
+  shared ??= new Engine(module, needed);
+  shared.ensure(needed);
+  return shared;
+}
+
+/**
+ * Scan one line (UTF-8, without its terminator). On SCAN_CERTAIN `out` is pointed at
+ * the results, valid until the next scan.
+ */
+export function scanBytes(b: Uint8Array & Buffer, out: ResultsTarget): number {
+  const module = scannerModule();
+  if (module === null) return SCAN_UNSURE;
+  const n = b.length;
+  const engine = engineFor(module, n);
+  engine.owner = undefined;
+  engine.u8.set(b, DATA);
+  engine.u8[DATA + n] = 0;
+  const r = engine.scan(DATA, DATA + n, DATA + n + SLACK);
+  if (r !== SCAN_UNSURE) out.point(engine.u8, engine.i32, OUT, b, 0);
+  return r;
+}
+
+/**
+ * Scans the lines of bytes held in memory in batches: a window of the bytes is copied
+ * into the scanner, which splits it at "\n" and scans every complete line in one call,
+ * leaving a row per line. Between calls the caller reads the rows; per line there is no
+ * copy, no view object and no call into the scanner.
+ */
+export class LineBatch {
+  private readonly engine: Engine | undefined;
+  private data: Buffer = Buffer.alloc(0);
+  /** Offset in `data` of the window's first byte. */
+  private windowStart = 0;
+  private windowEnd = 0;
+  /** Where the next call starts, in memory. */
+  private next = DATA;
+  private rows = 0;
+
+  constructor() {
+    const module = scannerModule();
+    this.engine = module === null ? undefined : engineFor(module, WINDOW);
+  }
+
+  /** False where WebAssembly is unavailable: the caller scans line by line. */
+  get available(): boolean {
+    return this.engine !== undefined;
+  }
+
+  /**
+   * Scan complete lines from `from` in `data` (a line start). Returns the number of rows
+   * (0: no complete line fits the window from there, i.e. a last line without "\n", or a
+   * line longer than the window, which the caller handles alone).
+   */
+  fill(data: Buffer, from: number): number {
+    const e = this.engine as Engine;
+    if (e.owner !== this || data !== this.data || from < this.windowStart || from >= this.windowEnd) {
+      e.owner = this;
+      this.data = data;
+      this.windowStart = from;
+      this.windowEnd = Math.min(data.length, from + WINDOW);
+      e.u8.set(data.subarray(from, this.windowEnd), DATA);
+      this.next = DATA;
+    } else {
+      this.next = DATA + (from - this.windowStart);
+    }
+    const end = DATA + (this.windowEnd - this.windowStart);
+    const stop = e.scanLines(this.next, end, end + SLACK, MAX_ROWS);
+    this.rows = e.i32[OUT_COUNT >> 2] as number;
+    if (this.rows === 0 && this.windowEnd < data.length && stop === this.next && this.next > DATA) {
+      // The line starts mid-window and runs past it: move the window to it and retry.
+      this.windowEnd = this.windowStart;
+      return this.fill(data, from);
+    }
+    return this.rows;
+  }
+
+  private row(k: number): number {
+    return ROWS + (k << ROW_SHIFT);
+  }
+
+  /** Offset in `data` of row k's line. */
+  lineStart(k: number): number {
+    return this.windowStart + ((this.engine as Engine).i32[(this.row(k) + ROW_LINE_START) >> 2] as number) - DATA;
+  }
+
+  /** Offset in `data` just after row k's content (its "\r\n" or "\n" follows). */
+  contentEnd(k: number): number {
+    return this.windowStart + ((this.engine as Engine).i32[(this.row(k) + ROW_CONTENT_END) >> 2] as number) - DATA;
+  }
+
+  /** Bytes of row k's terminator: 1 or 2. */
+  eol(k: number): 1 | 2 {
+    return (this.engine as Engine).i32[(this.row(k) + ROW_EOL) >> 2] as 1 | 2;
+  }
+
+  /** SCAN_CERTAIN or SCAN_UNSURE. */
+  result(k: number): number {
+    return (this.engine as Engine).i32[(this.row(k) + ROW_RESULT) >> 2] as number;
+  }
+
+  /** Point `out` at row k's results (valid until the next fill). */
+  results(k: number, out: ResultsTarget): void {
+    const e = this.engine as Engine;
+    out.point(e.u8, e.i32, this.row(k) + ROW_RESULTS, this.data, this.lineStart(k));
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * SPEC 5.1 (fast path of open): the WebAssembly line scanner. Its kept bytes must be the
+ * program's; batches of lines must give what the line-by-line scan gives; and an open
+ * that goes through batches must give the same records and diagnostics as one that
+ * goes line by line.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { F_ID, F_MESSAGE_ROLE, F_PARENT_ID, F_TIMESTAMP, F_TYPE, K_STRING, LineFields, SCAN_CERTAIN, scanLine } from "../../src/format/fast-fields.js";
+import { openSessionFromBuffer } from "../../src/format/index.js";
+import { LineBatch, scannerAvailable } from "../../src/format/wasm-scanner.js";
+import { SCANNER_WASM } from "../../src/format/wasm-scanner-module.js";
+import { scannerModuleBytes } from "../../src/format/wasm-scanner-program.js";
+
+const SLOTS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+
+/** What a line's results say, as plain data. */
+function facts(f: LineFields): unknown[] {
+  return SLOTS.map((slot) => [f.kind(slot), f.kind(slot) === K_STRING ? f.str(slot) : null]);
+}
+
+/** Every row of `data` through LineBatch, as scanHeld walks them (lines it cannot batch left out). */
+function batchRows(data: Buffer): { start: number; end: number; eol: number; certain: boolean; facts: unknown[] | null }[] {
+  const batch = new LineBatch();
+  const fields = new LineFields();
+  const rows = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const n = batch.fill(data, pos);
+    if (n === 0) {
+      const nl = data.indexOf(0x0a, pos);
+      pos = nl < 0 ? data.length : nl + 1;
+      continue;
+    }
+    for (let k = 0; k < n; k++) {
+      const certain = batch.result(k) === SCAN_CERTAIN;
+      if (certain) batch.results(k, fields);
+      rows.push({ start: batch.lineStart(k), end: batch.contentEnd(k), eol: batch.eol(k), certain, facts: certain ? facts(fields) : null });
+      pos = batch.contentEnd(k) + batch.eol(k);
+    }
+  }
+  return rows;
+}
+
+/** The same, one line at a time with scanLine. */
+function lineRows(data: Buffer): ReturnType<typeof batchRows> {
+  const fields = new LineFields();
+  const rows = [];
+  let pos = 0;
+  for (;;) {
+    const nl = data.indexOf(0x0a, pos);
+    if (nl < 0) break;
+    const eol = nl > pos && data[nl - 1] === 0x0d ? 2 : 1;
+    const end = nl + 1 - eol;
+    const certain = scanLine(data.subarray(pos, end), fields) === SCAN_CERTAIN;
+    rows.push({ start: pos, end, eol, certain, facts: certain ? facts(fields) : null });
+    pos = nl + 1;
+  }
+  return rows;
+}
+
+const entryLine = fc
+  .record({
+    type: fc.constantFrom("message", "label", "compaction", "custom", "model_change", "x"),
+    id: fc.stringMatching(/^[0-9a-f]{8}$/),
+    parentId: fc.oneof(fc.constant(null), fc.stringMatching(/^[0-9a-f]{8}$/)),
+    timestamp: fc.constant("2026-01-01T00:00:00.000Z"),
+    message: fc.record({ role: fc.constantFrom("user", "assistant", "toolResult", "other"), content: fc.string({ unit: "binary" }) }),
+  })
+  .map((e) => JSON.stringify(e));
+const anyLine = fc.oneof(
+  { weight: 6, arbitrary: entryLine },
+  { weight: 1, arbitrary: fc.constantFrom("", " ", "\r", "{", '{"a":"\\ud800"}', '{"type":"message","bad":tru}', "[1]", '{"typ\\u0065":"x"}') },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
+);
+const lines = fc.array(fc.tuple(anyLine, fc.constantFrom("\n", "\n", "\r\n")), { maxLength: 40 });
+
+describe("WebAssembly line scanner", () => {
+  it("runs here (so every other scanner test exercises it)", () => {
+    expect(scannerAvailable()).toBe(true);
+  });
+
+  it("the kept module bytes are the program's (else: npm run build && node scripts/build-wasm-scanner.mjs)", () => {
+    expect(Buffer.from(SCANNER_WASM, "base64").equals(Buffer.from(scannerModuleBytes()))).toBe(true);
+  });
+
+  it("known names are recognised and shared", () => {
+    const f = new LineFields();
+    expect(scanLine(Buffer.from('{"type":"message","id":"a","message":{"role":"assistant"}}'), f)).toBe(SCAN_CERTAIN);
+    expect(f.str(F_TYPE)).toBe("message");
+    expect(f.str(F_MESSAGE_ROLE)).toBe("assistant");
+    expect(f.str(F_ID)).toBe("a");
+    // A later, unknown value of the same key replaces a known one.
+    expect(scanLine(Buffer.from('{"type":"message","type":"messages"}'), f)).toBe(SCAN_CERTAIN);
+    expect(f.str(F_TYPE)).toBe("messages");
+    expect(scanLine(Buffer.from('{"type":"message","type":"mess\\u0061ge"}'), f)).toBe(SCAN_CERTAIN);
+    expect(f.str(F_TYPE)).toBe("message");
+  });
+
+  it("values read after prefetch (one decode for several fields) are JSON.parse's", () => {
+    const value = fc.oneof(fc.string(), fc.stringMatching(/^[0-9a-f]{8}$/), fc.constantFrom("é", "a\\b", "\u0001", "x".repeat(300)));
+    fc.assert(
+      fc.property(value, value, value, fc.string({ maxLength: 400 }), (id, parentId, timestamp, filler) => {
+        const o = { id, filler, parentId, timestamp };
+        const f = new LineFields();
+        expect(scanLine(Buffer.from(JSON.stringify(o)), f)).toBe(SCAN_CERTAIN);
+        f.prefetch(F_ID, F_TIMESTAMP, F_PARENT_ID);
+        expect([f.str(F_ID), f.str(F_PARENT_ID), f.str(F_TIMESTAMP)]).toEqual([id, parentId, timestamp]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a batch gives, line for line, what the line-by-line scan gives", () => {
+    fc.assert(
+      fc.property(lines, fc.constantFrom("", "tail", "{}"), (ls, tail) => {
+        const data = Buffer.from(ls.map(([l, eol]) => l + eol).join("") + tail, "utf8");
+        expect(batchRows(data)).toEqual(lineRows(data));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("lines longer than the batch window, and lines across window ends", () => {
+    const long = JSON.stringify({ type: "message", id: "b", message: { role: "user", content: "x".repeat(1_500_000) } });
+    const short = JSON.stringify({ type: "label", id: "c", parentId: "b" });
+    const parts: string[] = [];
+    for (let k = 0; k < 40_000; k++) parts.push(short);
+    parts.splice(20_000, 0, long);
+    const data = Buffer.from(`${parts.join("\n")}\n${short}\r\n`);
+    const rows = batchRows(data);
+    expect(rows.length).toBe(40_001); // all but the long line
+    expect(rows.every((r) => r.certain)).toBe(true);
+    const byLine = lineRows(data).filter((r) => r.end - r.start !== long.length);
+    expect(rows).toEqual(byLine);
+  });
+});
+
+describe("open through batches = open line by line", () => {
+  const session = fc.array(fc.tuple(anyLine, fc.constantFrom("\n", "\r\n")), { maxLength: 30 }).map((ls) => {
+    const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    return Buffer.from(`${header}\n${ls.map(([l, eol]) => l + eol).join("")}`, "utf8");
+  });
+  it("records and diagnostics are the same", () => {
+    fc.assert(
+      fc.property(session, (data) => {
+        const batched = openSessionFromBuffer(data, { retainEntries: false });
+        const byLine = openSessionFromBuffer(data, { retainEntries: false, chunkSize: 64 });
+        expect(batched.records).toEqual(byLine.records);
+        expect(batched.diagnostics.items).toEqual(byLine.diagnostics.items);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
