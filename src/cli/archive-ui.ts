@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import cliProgress from "cli-progress";
 import type { Argv } from "yargs";
-import { runArchive, type ArchiveOperation, type ArchiveSummary, type FileOutcome, type OperationOptions } from "../migrate/index.js";
+import { runArchive, type ArchiveOperation, type ArchiveProgress, type ArchiveSummary, type DiscoveredFile, type FileOutcome, type OperationOptions } from "../migrate/index.js";
 import { EXIT_FATAL, EXIT_OK, EXIT_PROBLEMS, LineBuffer, oneLine, usageError, type CliIO } from "./io.js";
 import { styleFor, type Style } from "./render.js";
 
@@ -104,8 +104,13 @@ export async function runArchiveCommand(io: ArchiveIO, args: ArchiveArgs, op: Ar
       followSymlinks: args.followSymlinks,
       stdin: io.stdin,
       signal: ac.signal,
-      onStart: (files) => bar?.start(files.length, files.reduce((n, f) => n + f.bytes, 0)),
-      onProgress: (p) => bar?.update(p.filesDone, p.bytesDone),
+      // Progress only feeds the bar: without one, workers send no progress messages at all.
+      ...(bar
+        ? {
+            onStart: (files: readonly DiscoveredFile[]) => bar.start(files.length, files.reduce((n, f) => n + f.bytes, 0)),
+            onProgress: (p: ArchiveProgress) => bar.update(p.filesDone, p.bytesDone),
+          }
+        : {}),
       onFile: emit,
       onError: (err) => {
         if (args.json) out.line(JSON.stringify({ type: "error", code: err.code, message: err.message }));

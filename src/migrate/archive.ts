@@ -16,6 +16,8 @@ export interface DiscoverOptions {
   signal?: AbortSignal;
   /** A directory that could not be read (the walk goes on). */
   onError?: (err: SessfmtError) => void;
+  /** Each session file as it is found (its size may not be known yet). */
+  onFound?: (file: DiscoveredFile) => void;
   /** A `*.jsonl` file that is not a session (outside sidecar directories). */
   onSkip?: (file: string, reason: string) => void;
 }
@@ -51,15 +53,27 @@ export async function discoverSessionFiles(paths: readonly string[], opts: Disco
       if (!insideSidecar(file, roots)) opts.onSkip?.(file, reason);
     },
   });
+  // Sizes are looked up while the walk goes on (a few at a time), not one awaited stat
+  // per file between the walk's own steps.
+  const sizes: Promise<void>[] = [];
   for await (const file of files) {
     if (insideSidecar(file, roots)) continue;
-    let bytes = 0;
-    try {
-      bytes = (await stat(file)).size;
-    } catch {
-      // reported by the operation that opens it
-    }
-    out.push({ file, bytes });
+    const found: DiscoveredFile = { file, bytes: 0 };
+    out.push(found);
+    opts.onFound?.(found);
+    sizes.push(sizeOf(found));
+    if (sizes.length >= STATS_IN_FLIGHT) await Promise.all(sizes.splice(0));
   }
+  await Promise.all(sizes);
   return out;
+}
+
+const STATS_IN_FLIGHT = 32;
+
+async function sizeOf(found: DiscoveredFile): Promise<void> {
+  try {
+    found.bytes = (await stat(found.file)).size;
+  } catch {
+    // reported by the operation that opens it
+  }
 }

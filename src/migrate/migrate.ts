@@ -222,6 +222,7 @@ async function stagedPath(p: SessionPaths, src: SourceScan, opts: MigrateOptions
       source: src,
       lineHashes: staged.built.lineHashes,
       chainsAt: old.map((c) => c.headEntrySeq),
+      ...(opts.validationThread ? { validationThread: opts.validationThread } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onVerify ? { onProgress: onVerify } : {}),
     });

@@ -26,6 +26,11 @@ export interface OperationOptions {
   lockTimeoutMs?: number;
   /** Test hook of migrate (see MigrateOptions.failAt). */
   failAt?: MigrationPhase;
+  /**
+   * Whether verify and migrate's integrity check may validate in a second thread. An
+   * archive run with more than one job sets "never": its jobs already use the cores.
+   */
+  validationThread?: "auto" | "never";
 }
 
 export type OperationResult = MigrationStatus | DryRunResult | MigrateResult | VerifyReport | SidecarRollbackResult | RecoverResult;
@@ -66,11 +71,11 @@ export async function runOperation(
         return done(r.wouldSucceed, !r.wouldSucceed ? "refused" : r.action === "none" ? "unchanged" : r.action, r);
       }
       case "migrate": {
-        const r = await migrateJsonlToV2(file, { ...planOptions(options), ...common, ...(options.failAt ? { failAt: options.failAt } : {}), ...lockOptions(options) });
+        const r = await migrateJsonlToV2(file, { ...planOptions(options), ...common, ...(options.failAt ? { failAt: options.failAt } : {}), ...lockOptions(options), ...threadOptions(options) });
         return done(true, r.action === "none" ? "unchanged" : r.action, r);
       }
       case "verify": {
-        const r = await verifyV2AgainstJsonl(file, { ...(options.maxMismatches !== undefined ? { maxMismatches: options.maxMismatches } : {}), ...common });
+        const r = await verifyV2AgainstJsonl(file, { ...(options.maxMismatches !== undefined ? { maxMismatches: options.maxMismatches } : {}), ...common, ...threadOptions(options) });
         return done(r.ok, r.ok ? "verified" : "mismatch", r);
       }
       case "rollback": {
@@ -95,6 +100,10 @@ function planOptions(o: OperationOptions) {
     ...(o.upgrade === false ? { upgrade: false } : {}),
     ...(o.check ? { check: o.check } : {}),
   };
+}
+
+function threadOptions(o: OperationOptions) {
+  return o.validationThread ? { validationThread: o.validationThread } : {};
 }
 
 function lockOptions(o: OperationOptions) {

@@ -30,6 +30,8 @@ export interface MigrateOptions extends MigrationPlanOptions {
   now?: () => Date;
   /** Longest wait for the migration lock (default 10 s). */
   lockTimeoutMs?: number;
+  /** Whether the integrity check may validate in a second thread (see VerifyOptions.validationThread). */
+  validationThread?: "auto" | "always" | "never";
   /** correlationId of the ledger events (default `sessfmt:<migrationId>`). */
   correlationId?: string;
   /**

@@ -1,19 +1,18 @@
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
 import { SessfmtError } from "../format/errors.js";
 import { discoverSessionFiles, type DiscoveredFile } from "./archive.js";
 import { runOperation, type ArchiveOperation, type FileOutcome, type OperationOptions } from "./operations.js";
-import type { WorkerReply, WorkerRequest } from "./worker.js";
+import { WorkerPool, workerAvailable, workerFailed, workerScript } from "./worker-pool.js";
+
+export { workerAvailable };
 
 /**
  * An archive run: one operation over every session file under the given paths, `jobs`
- * files at a time, in worker threads when the built worker script is there (dist/),
- * otherwise concurrently in this thread. Outcomes are delivered in the order the files
- * were found, whatever order they finish in. An abort stops new files from starting and
- * aborts the ones in flight (each abandons cleanly or finishes); files never started are
- * reported as not started.
+ * files at a time: with the built worker script (dist/), one in this thread and the others
+ * in worker threads (worker-pool.ts), otherwise all concurrently in this thread. Outcomes
+ * are delivered in the order the files were found, whatever order they finish in. An
+ * abort stops new files from starting and aborts the ones in flight (each abandons
+ * cleanly or finishes); files never started are reported as not started.
  */
 
 export interface ArchiveProgress {
@@ -30,7 +29,11 @@ export interface ArchiveRunOptions {
   followSymlinks?: boolean;
   stdin?: AsyncIterable<string | Buffer>;
   signal?: AbortSignal;
-  /** "auto" (default): worker threads when jobs > 1 and dist/'s worker script exists. */
+  /**
+   * "auto" (default): with jobs > 1, more than one file and dist/'s worker script, jobs - 1
+   * worker threads beside this thread; "always": every file in a worker thread (`jobs` of
+   * them); "never": every file in this thread.
+   */
   threads?: "auto" | "never" | "always";
   /** Called once the files are known, before any is processed. */
   onStart?: (files: readonly DiscoveredFile[]) => void;
@@ -61,21 +64,16 @@ export interface ArchiveSummary {
   outcomeBytes: Record<string, number>;
   aborted: boolean;
   durationMs: number;
-  /** Whether worker threads were used. */
+  /** Whether worker threads were used (this thread then runs one of the jobs too, unless threads: "always"). */
   threads: boolean;
   jobs: number;
 }
 
-const WORKER_URL = new URL("./worker.js", import.meta.url);
-
-/** The worker script exists only in the built package (dist/); from sources the run stays in-process. */
-export function workerAvailable(): boolean {
-  return existsSync(fileURLToPath(WORKER_URL));
-}
-
-export async function runArchive(op: ArchiveOperation, paths: readonly string[], options: OperationOptions, run: ArchiveRunOptions = {}): Promise<ArchiveSummary> {
+export async function runArchive(op: ArchiveOperation, paths: readonly string[], given: OperationOptions, run: ArchiveRunOptions = {}): Promise<ArchiveSummary> {
   const started = Date.now();
   const jobs = Math.max(1, Math.floor(run.jobs ?? availableParallelism()));
+  // Several jobs already use the cores: no file gets a second validation thread of its own.
+  const options: OperationOptions = jobs > 1 && given.validationThread === undefined ? { ...given, validationThread: "never" } : given;
   const summary: ArchiveSummary = {
     operation: op,
     files: 0,
@@ -92,27 +90,55 @@ export async function runArchive(op: ArchiveOperation, paths: readonly string[],
     threads: false,
     jobs,
   };
-  const files = await discoverSessionFiles(paths, {
-    ...(run.followSymlinks ? { followSymlinks: true } : {}),
-    ...(run.stdin ? { stdin: run.stdin } : {}),
-    ...(run.signal ? { signal: run.signal } : {}),
-    onSkip: (file, reason) => {
-      summary.skipped++;
-      run.onSkip?.(file, reason);
-    },
-    onError: (err) => {
-      summary.walkErrors++;
-      run.onError?.(err);
-    },
-  });
-  summary.files = files.length;
-  summary.bytes = files.reduce((n, f) => n + f.bytes, 0);
-  run.onStart?.(files);
+  if (run.threads === "always" && !workerAvailable()) throw new SessfmtError("E_NOT_FOUND", "worker threads need the built worker script (run npm run build)", { file: workerScript() });
+  // Threads are used once a second file is found ("always": whatever is found), so workers
+  // are started as soon as that is known and load their modules while the walk goes on.
+  const threadsFrom = run.threads === "always" ? 0 : run.threads !== "never" && jobs > 1 && workerAvailable() ? 2 : Infinity;
+  // With threads, this thread runs one of the jobs too (it has little else to do: take
+  // the outcomes in order and print them), so `jobs` files need jobs - 1 workers;
+  // "always" keeps every file in a worker.
+  const hereLanes = run.threads === "always" ? 0 : 1;
+  const pool = threadsFrom < Infinity ? new WorkerPool(op, options, jobs - hereLanes, { progress: run.onProgress !== undefined }) : undefined;
+  try {
+    let found = 0;
+    const files = await discoverSessionFiles(paths, {
+      ...(run.followSymlinks ? { followSymlinks: true } : {}),
+      ...(run.stdin ? { stdin: run.stdin } : {}),
+      ...(run.signal ? { signal: run.signal } : {}),
+      onFound: () => {
+        if (++found >= threadsFrom) pool?.grow(found - hereLanes);
+      },
+      onSkip: (file, reason) => {
+        summary.skipped++;
+        run.onSkip?.(file, reason);
+      },
+      onError: (err) => {
+        summary.walkErrors++;
+        run.onError?.(err);
+      },
+    });
+    summary.files = files.length;
+    summary.bytes = files.reduce((n, f) => n + f.bytes, 0);
+    summary.threads = pool !== undefined && files.length >= threadsFrom;
+    run.onStart?.(files);
+    await runFiles(op, files, options, jobs, summary, run, summary.threads && pool ? { pool, hereLanes } : undefined);
+  } finally {
+    await pool?.dispose();
+  }
+  summary.durationMs = Date.now() - started;
+  return summary;
+}
 
-  const useThreads = run.threads === "always" ? true : run.threads === "never" ? false : jobs > 1 && files.length > 1 && workerAvailable();
-  summary.threads = useThreads;
-  if (useThreads && !workerAvailable()) throw new SessfmtError("E_NOT_FOUND", "worker threads need the built worker script (run npm run build)", { file: fileURLToPath(WORKER_URL) });
-
+/** Run the found files, in `pool` or in this thread, and deliver every outcome (in order) into the summary. */
+async function runFiles(
+  op: ArchiveOperation,
+  files: readonly DiscoveredFile[],
+  options: OperationOptions,
+  jobs: number,
+  summary: ArchiveSummary,
+  run: ArchiveRunOptions,
+  threads: { pool: WorkerPool; hereLanes: number } | undefined,
+): Promise<void> {
   // Delivery in discovery order, progress as files finish.
   const outcomes: (FileOutcome | undefined)[] = new Array(files.length);
   const partial = new Map<number, number>();
@@ -126,7 +152,9 @@ export async function runArchive(op: ArchiveOperation, paths: readonly string[],
       bytesDone: bytesFinished + [...partial.entries()].reduce((n, [i, frac]) => n + frac * (files[i] as DiscoveredFile).bytes, 0),
       bytesTotal: summary.bytes,
     });
+  const started = new Uint8Array(files.length);
   const deliver = (i: number, o: FileOutcome) => {
+    started[i] = 1;
     outcomes[i] = o;
     partial.delete(i);
     filesDone++;
@@ -143,109 +171,49 @@ export async function runArchive(op: ArchiveOperation, paths: readonly string[],
     }
     progress();
   };
-  const started_ = new Set<number>();
-  const notStarted = (i: number): FileOutcome => ({
-    file: (files[i] as DiscoveredFile).file,
-    bytes: (files[i] as DiscoveredFile).bytes,
-    ok: false,
-    outcome: "not started",
-    error: { code: "E_ABORTED", message: "not started: the run was interrupted" },
-    durationMs: 0,
-  });
+  const onProgress = (i: number, frac: number) => {
+    partial.set(i, frac);
+    progress();
+  };
   progress();
 
   let cursor = 0;
-  const take = (): number | undefined => {
-    if (run.signal?.aborted) {
-      summary.aborted = true;
-      return undefined;
+  const take = threads ? () => threads.pool.take() : (): number | undefined => (run.signal?.aborted || cursor >= files.length ? undefined : cursor++);
+  const lane = async () => {
+    for (let i = take(); i !== undefined; i = take()) {
+      const f = files[i] as DiscoveredFile;
+      const o = await runOperation(op, f.file, f.bytes, options, run.signal, (done, total) => onProgress(i, total > 0 ? done / total : 0));
+      deliver(i, o);
     }
-    if (cursor >= files.length) return undefined;
-    started_.add(cursor);
-    return cursor++;
   };
-
-  if (useThreads) await runInWorkers(op, files, options, Math.min(jobs, files.length), take, deliver, partial, progress, run.signal);
-  else {
-    const lane = async () => {
-      for (let i = take(); i !== undefined; i = take()) {
-        const f = files[i] as DiscoveredFile;
-        const o = await runOperation(op, f.file, f.bytes, options, run.signal, (done, total) => {
-          partial.set(i, total > 0 ? done / total : 0);
-          progress();
-        });
-        deliver(i, o);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, files.length)) }, lane));
-  }
+  const here = (n: number) => Promise.all(Array.from({ length: n }, lane));
+  if (threads) {
+    const inWorkers = Math.min(jobs, files.length) - threads.hereLanes;
+    // The pool's list is in place once runInPool has been called, before this thread takes a file.
+    await Promise.all([runInPool(threads.pool, files, inWorkers, deliver, run.onProgress ? onProgress : undefined, run.signal), here(threads.hereLanes)]);
+    // Files left although the run was not stopped: every worker died and no lane ran here.
+    for (let i = threads.pool.take(); i !== undefined; i = threads.pool.take()) deliver(i, workerFailed(files[i] as DiscoveredFile, threads.pool.lastCrash));
+  } else await here(Math.min(jobs, Math.max(1, files.length)));
   if (run.signal?.aborted) summary.aborted = true;
-  for (let i = 0; i < files.length; i++) if (!started_.has(i)) deliver(i, notStarted(i));
-  summary.durationMs = Date.now() - started;
-  return summary;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as DiscoveredFile;
+    if (!started[i]) deliver(i, { file: f.file, bytes: f.bytes, ok: false, outcome: "not started", error: { code: "E_ABORTED", message: "not started: the run was interrupted" }, durationMs: 0 });
+  }
 }
 
-async function runInWorkers(
-  op: ArchiveOperation,
+async function runInPool(
+  pool: WorkerPool,
   files: readonly DiscoveredFile[],
-  options: OperationOptions,
-  n: number,
-  take: () => number | undefined,
+  workers: number,
   deliver: (i: number, o: FileOutcome) => void,
-  partial: Map<number, number>,
-  progress: () => void,
+  onProgress: ((i: number, frac: number) => void) | undefined,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const workers: Worker[] = [];
-  const onAbort = () => {
-    for (const w of workers) w.postMessage({ type: "abort" } satisfies WorkerRequest);
-  };
+  const onAbort = () => pool.stop();
   signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) pool.stop();
   try {
-    await Promise.all(
-      Array.from({ length: n }, async () => {
-        let worker = new Worker(WORKER_URL);
-        workers.push(worker);
-        try {
-          for (let i = take(); i !== undefined; i = take()) {
-            const f = files[i] as DiscoveredFile;
-            const index = i;
-            const outcome = await new Promise<FileOutcome>((resolveOutcome) => {
-              const onMessage = (m: WorkerReply) => {
-                if (m.id !== index) return;
-                if (m.type === "progress") {
-                  partial.set(index, m.total > 0 ? m.done / m.total : 0);
-                  progress();
-                } else {
-                  cleanup();
-                  resolveOutcome(m.outcome);
-                }
-              };
-              const onError = (err: Error) => {
-                cleanup();
-                resolveOutcome({ file: f.file, bytes: f.bytes, ok: false, outcome: "failed", error: { code: "E_IO", message: `${f.file}: worker thread failed: ${err.message}` }, durationMs: 0 });
-              };
-              const cleanup = () => {
-                worker.off("message", onMessage);
-                worker.off("error", onError);
-              };
-              worker.on("message", onMessage);
-              worker.on("error", onError);
-              worker.postMessage({ type: "run", id: index, op, file: f.file, bytes: f.bytes, options } satisfies WorkerRequest);
-            });
-            if (outcome.outcome === "failed" && outcome.error?.message.includes("worker thread failed")) {
-              // A dead worker takes no more files; a fresh one does.
-              await worker.terminate().catch(() => undefined);
-              worker = new Worker(WORKER_URL);
-              workers.push(worker);
-            }
-            deliver(index, outcome);
-          }
-        } finally {
-          await worker.terminate().catch(() => undefined);
-        }
-      }),
-    );
+    await pool.runFiles(files, workers, { deliver, ...(onProgress ? { onProgress } : {}) });
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }

@@ -1,38 +1,56 @@
-import { parentPort } from "node:worker_threads";
-import { runOperation, type ArchiveOperation, type OperationOptions } from "./operations.js";
+import { parentPort, workerData } from "node:worker_threads";
+import { FileListReader, type SharedFileList } from "./file-list.js";
+import { runOperation } from "./operations.js";
+import { CONTROL, type WorkerInit, type WorkerReply, type WorkerRequest } from "./worker-protocol.js";
 
 /**
- * Worker-thread entry of an archive run: runs one file's operation at a time for the
- * runner and reports progress and the outcome. An "abort" message aborts the file in
- * flight the same way an AbortSignal does in-process.
+ * Worker-thread entry of an archive run (see worker-pool.ts). It loads its modules, waits
+ * for the list of files, then takes the next file itself from a counter in shared memory
+ * and runs it, until the files run out or the run is stopped. An "abort" message aborts
+ * the file in flight the same way an AbortSignal does in-process.
  */
 
-export type WorkerRequest = { type: "run"; id: number; op: ArchiveOperation; file: string; bytes: number; options: OperationOptions } | { type: "abort" };
-
-export type WorkerReply =
-  | { type: "progress"; id: number; done: number; total: number }
-  | { type: "done"; id: number; outcome: import("./operations.js").FileOutcome };
+/** Progress is for a human's eyes: a few messages a second per file are plenty. */
+const PROGRESS_INTERVAL_MS = 100;
 
 const port = parentPort;
 if (port) {
+  const init = workerData as WorkerInit;
+  const control = new Int32Array(init.control);
   let current: AbortController | undefined;
   port.on("message", (msg: WorkerRequest) => {
-    if (msg.type === "abort") {
-      current?.abort(new Error("interrupted"));
-      return;
-    }
-    const ac = new AbortController();
-    current = ac;
-    let last = 0;
-    void runOperation(msg.op, msg.file, msg.bytes, msg.options, ac.signal, (done, total) => {
-      // Progress is for a human's eyes: a few messages a second are plenty.
-      const now = Date.now();
-      if (now - last < 100 && done < total) return;
-      last = now;
-      port.postMessage({ type: "progress", id: msg.id, done, total } satisfies WorkerReply);
-    }).then((outcome) => {
-      if (current === ac) current = undefined;
-      port.postMessage({ type: "done", id: msg.id, outcome } satisfies WorkerReply);
-    });
+    if (msg.type === "abort") current?.abort(new Error("interrupted"));
+    else void run(msg.files);
   });
+
+  const progressFor = (id: number) => {
+    if (!init.progress) return undefined;
+    let last = 0;
+    return (done: number, total: number) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_INTERVAL_MS && done < total) return;
+      last = now;
+      port.postMessage({ type: "progress", id, done, total } satisfies WorkerReply);
+    };
+  };
+
+  const run = async (list: SharedFileList) => {
+    const files = new FileListReader(list);
+    for (;;) {
+      if (Atomics.load(control, CONTROL.stop) !== 0) break;
+      const id = Atomics.add(control, CONTROL.cursor, 1);
+      if (id >= list.count) break;
+      // Published before any await, so the main thread knows which file a crash took down.
+      Atomics.store(control, CONTROL.lanes + init.lane, id);
+      const f = files.at(id);
+      const ac = new AbortController();
+      current = ac;
+      const outcome = await runOperation(init.op, f.file, f.bytes, init.options, ac.signal, progressFor(id));
+      current = undefined;
+      Atomics.store(control, CONTROL.lanes + init.lane, -1);
+      port.postMessage({ type: "done", id, outcome } satisfies WorkerReply);
+    }
+    // Closing the port ends the thread once the outcomes posted above are delivered.
+    port.close();
+  };
 }
