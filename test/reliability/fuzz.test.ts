@@ -1,7 +1,9 @@
 /**
  * Fuzzing (SPEC 13): mutated real, fixture and generated session files through the three
- * readers and through a SessionWriter append. fast-check runs are seeded: a failure
- * prints its seed and path; replay it with SESSFMT_FUZZ_SEED=<seed> SESSFMT_FUZZ_PATH=<path>.
+ * readers and through a SessionWriter append; after each case the file readers and the
+ * writer have closed every descriptor they opened (descriptors.ts). fast-check runs are
+ * seeded: a failure prints its seed and path; replay it with SESSFMT_FUZZ_SEED=<seed>
+ * SESSFMT_FUZZ_PATH=<path>.
  * Counts: SESSFMT_FUZZ_RUNS, SESSFMT_FUZZ_WRITER_RUNS, SESSFMT_TRUNCATION_WRITER_STRIDE.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,8 +19,10 @@ import { checkRecovery, entryLines, onlyCoded, onlyCodedAsync, openThreeWays, wa
 import { badCompleteLines, fileLines, listDir, tornRecords } from "../helpers/reliability/disk.js";
 import { fcParams, hangGuardMs, scale } from "../helpers/reliability/scale.js";
 import { fileTally } from "../helpers/reliability/tally.js";
+import { leakWatch } from "../helpers/reliability/descriptors.js";
 
 const tally = fileTally("fuzz");
+const leaks = leakWatch(() => tally.note("fuzz: descriptor leak checks"));
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url)));
 const REAL = fixture("real/large-session.jsonl");
 const FIXTURES = ["v3-branched.jsonl", "v3-linear.jsonl", "compaction.jsonl", "labels.jsonl", "cycles.jsonl", "corrupt-lines.jsonl", "rust-dialect.jsonl", "v1-legacy.jsonl", "v2-hook-message.jsonl", "crlf.jsonl", "unicode-separators.jsonl", "lone-surrogate.jsonl"].map((name) => ({ name, bytes: fixture(name) }));
@@ -60,7 +64,7 @@ describe("the readers never throw anything but SessfmtError, agree with each oth
         fc.asyncProperty(baseArb, mutationsArb, chunkArb, async (base, ms, chunkSize) => {
           const doc = mutate(base, ms);
           const bytes = Buffer.concat(doc.lines.flatMap((l) => [l.bytes, Buffer.from(l.eol)]));
-          const outcome = await openThreeWays(bytes, file, chunkSize);
+          const outcome = await leaks.around("openSessionSync and openSession", () => openThreeWays(bytes, file, chunkSize));
           tally.fuzzCases++;
           tally.entriesChecked += checkRecovery(doc, outcome, entryLines(base));
           if (!(outcome instanceof SessfmtError)) walkEverything(outcome);
@@ -83,7 +87,7 @@ describe("truncation at every offset of a small file keeps every complete line",
       const chunkSize = cut % 2 ? 64 : undefined;
       const outcome =
         cut % scale.truncationReaderStride === 0
-          ? await openThreeWays(bytes, file, chunkSize)
+          ? await leaks.around(`openSessionSync and openSession of the file cut at ${cut}`, () => openThreeWays(bytes, file, chunkSize))
           : onlyCoded("openSessionFromBuffer", () => openSessionFromBuffer(bytes, { chunkSize }));
       tally.fuzzCases++;
       if (cut === 0) {
@@ -165,7 +169,7 @@ describe("an append after any damage repairs the tail and keeps every line that 
           const doc = mutate(base, ms);
           const bytes = Buffer.concat(doc.lines.flatMap((l) => [l.bytes, Buffer.from(l.eol)]));
           try {
-            await appendAfter(bytes, entryLines(base), doc);
+            await leaks.around("openSession, SessionWriter.open, appendMany and close", () => appendAfter(bytes, entryLines(base), doc));
           } catch (err) {
             (err as Error).message = `${describeCase(base, ms)}: ${(err as Error).message}`;
             throw err;
@@ -183,7 +187,7 @@ describe("an append after any damage repairs the tail and keeps every line that 
     const entries = entryLines(base);
     for (let cut = headerEnd - 1; cut <= base.length; cut += scale.truncationWriterStride) {
       const bytes = base.subarray(0, cut);
-      await appendAfter(bytes, entries, truncated(base, cut));
+      await leaks.around(`openSession and a SessionWriter append to the file cut at ${cut}`, () => appendAfter(bytes, entries, truncated(base, cut)));
     }
   });
 });

@@ -4,8 +4,10 @@
  * (manifest, fingerprint, ledger), and whole-file garbage. openSidecar (every mode),
  * validateSidecar, verifyV2AgainstJsonl, migrationStatus, rebuildSidecarIndex and
  * recoverPartialMigration only ever throw SessfmtError, always finish (hang guard), and
- * never change a byte of the JSONL. fast-check runs are seeded: a failure prints its seed
- * and path; replay with SESSFMT_FUZZ_SEED=<seed> SESSFMT_FUZZ_PATH=<path>.
+ * never change a byte of the JSONL. Each of them, once it returned or threw, holds no more
+ * file descriptors open than before it ran (descriptors.ts). fast-check runs are seeded:
+ * a failure prints its seed and path; replay with SESSFMT_FUZZ_SEED=<seed>
+ * SESSFMT_FUZZ_PATH=<path>.
  * Count: SESSFMT_SIDECAR_FUZZ_RUNS.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,8 +30,10 @@ import { writeSession } from "../helpers/reliability/sidecar-crash.js";
 import { fcParams } from "../helpers/reliability/scale.js";
 import { hangGuardMs, sidecarScale } from "../helpers/reliability/sidecar-scale.js";
 import { fileTally } from "../helpers/reliability/tally.js";
+import { leakWatch } from "../helpers/reliability/descriptors.js";
 
 const tally = fileTally("sidecar-fuzz");
+const leaks = leakWatch(() => tally.note("sidecar fuzz: descriptor leak checks"));
 
 let tmp: ReturnType<typeof makeTempDir>;
 let base: string;
@@ -88,23 +92,35 @@ function apply(bytes: Buffer, d: Damage): Buffer {
   }
 }
 
-/** A SessfmtError, or the property fails with what was thrown instead. */
+/** How many onlySessfmt calls are running: the reads of an open store nest in its open. */
+let depth = 0;
+
+/**
+ * A SessfmtError, or the property fails with what was thrown instead. An outermost call
+ * must also leave no more descriptors open than it found (a nested one runs while the
+ * store it reads from is open, and that store may keep segment files open until closed).
+ */
 async function onlySessfmt<T>(what: string, fn: () => Promise<T>): Promise<T | SessfmtError> {
   let timer: NodeJS.Timeout | undefined;
   const guard = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not finish within 20 s (hang)`)), 20_000);
   });
+  const outermost = depth === 0;
+  const before = outermost ? leaks.before() : undefined;
+  depth++;
+  let result: T | SessfmtError;
   try {
-    return await Promise.race([fn(), guard]);
+    result = await Promise.race([fn(), guard]);
   } catch (err) {
-    if (err instanceof SessfmtError) {
-      tally.note(`sidecar fuzz: ${what} threw ${err.code}`);
-      return err;
-    }
-    throw new Error(`${what} threw a non-SessfmtError: ${(err as Error)?.stack ?? String(err)}`);
+    if (!(err instanceof SessfmtError)) throw new Error(`${what} threw a non-SessfmtError: ${(err as Error)?.stack ?? String(err)}`);
+    tally.note(`sidecar fuzz: ${what} threw ${err.code}`);
+    result = err;
   } finally {
+    depth--;
     clearTimeout(timer);
   }
+  if (outermost) await leaks.after(what, before);
+  return result;
 }
 
 /** A fresh copy of the template with the damage applied; returns the JSONL path. */
