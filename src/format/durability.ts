@@ -7,6 +7,9 @@ import { ioError, type SessfmtError } from "./errors.js";
  * - `strict`: fdatasync after every append batch, before the append's promise resolves.
  *   A resolved append survives power loss. Costs one disk flush per batch (milliseconds
  *   on SSDs, far more on spinning disks and network filesystems), so batch if you can.
+ *   The batch's write and flush are made synchronously: the append waits for them
+ *   anyway, and two round trips through libuv's thread pool cost more per append than
+ *   a fast disk's flush. The event loop is blocked for the flush.
  * - `balanced` (default): fdatasync in the background at most every `syncIntervalMs`
  *   (default 1000 ms) after a write, and at close. A crash of the process loses nothing
  *   (the bytes are in the kernel's page cache once write() returned); power loss can lose

@@ -25,13 +25,18 @@ export interface LockOptions {
   staleMs?: number;
   /** First retry delay (default 5 ms); doubles up to maxRetryMs, with jitter. */
   minRetryMs?: number;
-  /** Longest single retry delay (default 200 ms). */
+  /**
+   * Longest single retry delay (default DEFAULT_LOCK_MAX_RETRY_MS, 8 ms). Kept below
+   * LOCK_LEASE_YIELD_MS so that a waiter tries at least once while a writer that held the
+   * lock for its longest lease stands back (SPEC 8.3); a failed try costs a mkdir and a stat.
+   */
   maxRetryMs?: number;
   signal?: AbortSignal;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 export const DEFAULT_LOCK_STALE_MS = 8_000;
+export const DEFAULT_LOCK_MAX_RETRY_MS = 8;
 
 /** A held lock. */
 export interface LockHandle {
@@ -45,6 +50,11 @@ export interface LockHandle {
   assertHeld(): void;
   /** Release (idempotent; never throws for a lock that was already lost). */
   release(): Promise<void>;
+  /**
+   * Stop holding without removing the lock directory: for a lock found replaced by another
+   * holder's, whose directory it now is. Stops the refresh; idempotent.
+   */
+  abandon(): Promise<void>;
 }
 
 /** The path of the lock for a session file. */
@@ -79,7 +89,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
   const lockPath = lockPathFor(target);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const staleMs = opts.staleMs ?? DEFAULT_LOCK_STALE_MS;
-  const maxRetryMs = opts.maxRetryMs ?? 200;
+  const maxRetryMs = opts.maxRetryMs ?? DEFAULT_LOCK_MAX_RETRY_MS;
   const deadline = Date.now() + timeoutMs;
   let delay = opts.minRetryMs ?? 5;
   let compromised: SessfmtError | undefined;
@@ -147,6 +157,15 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
             throw new SessfmtError("E_IO", `cannot remove the lock ${lockPath}: ${(err as Error).message}`, { file: target, cause: err });
           }
         }
+      },
+      async abandon() {
+        if (released) return;
+        released = true;
+        // proper-lockfile's unlock forgets the lock and stops its refresh, then removes the
+        // directory through `fs.rmdir` (the only file call it makes with realpath off):
+        // given one that does nothing, the directory stays.
+        const keepDirectory = { rmdir: (_path: string, done: (err: null) => void) => done(null) };
+        await lockfile.unlock(target, { realpath: false, lockfilePath: lockPath, fs: keepDirectory }).catch(() => undefined);
       },
     };
   }

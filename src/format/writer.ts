@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { constants, fdatasyncSync, statSync, writeSync } from "node:fs";
 import type { Stats } from "node:fs";
 import { open, realpath, stat, type FileHandle } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
@@ -7,7 +7,8 @@ import type { SessionDiagnostic, SessionOpenDiagnostics } from "./diagnostics.js
 import { openSession } from "./read.js";
 import type { Session } from "./session.js";
 import { scanFile } from "./scan.js";
-import { acquireLock, DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_TIMEOUT_MS, type LockHandle } from "./lock.js";
+import { DEFAULT_LOCK_STALE_MS, DEFAULT_LOCK_TIMEOUT_MS, type LockHandle } from "./lock.js";
+import { LockLease } from "./lock-lease.js";
 import { writeFully } from "./atomic.js";
 import { BackgroundSync, DEFAULT_DURABILITY, DEFAULT_SYNC_INTERVAL_MS, syncFile, type AutosaveDurabilityMode } from "./durability.js";
 import { entryFacts, quarantineFragment, type Fragment } from "./torn-tail.js";
@@ -33,6 +34,13 @@ export interface SessionWriterOptions {
   /** Age after which another holder's lock counts as stale (default 8 000 ms). */
   lockStaleMs?: number;
   /**
+   * How long the lock is kept after a batch for the next one (default 5 ms; 0 = release
+   * after every batch). Back-to-back appends then pay for the lock once per lease.
+   */
+  lockIdleMs?: number;
+  /** Longest use of one lock acquisition for batches (default 500 ms, at most 900). */
+  lockMaxHoldMs?: number;
+  /**
    * Parent of the next append: "leaf" (default) = this writer's leaf, as pi does;
    * "fileTail" = the last entry in the file at lock time, so independent appenders
    * (CLI calls, several processes) build one chain instead of siblings. An explicit
@@ -45,11 +53,6 @@ export interface SessionWriterOptions {
   onDiagnostic?: (d: SessionDiagnostic) => void;
   /** Aborts lock waits. */
   signal?: AbortSignal;
-}
-
-/** An fdatasync started under the lock, awaited after its release (an object: await would flatten a promise). */
-interface PendingSync {
-  done: Promise<SessfmtError | undefined>;
 }
 
 /** Marks a batch whose first parent is the file's last entry at lock time. */
@@ -80,7 +83,8 @@ const HANDLE_IDLE_MS = 1000;
 
 /**
  * Appends entries to a session file safely alongside other writers and readers. Every
- * append batch takes the cross-process lock, learns what other writers appended since
+ * append batch holds the cross-process lock (leased across a burst of batches, see
+ * LockLease), learns what other writers appended since
  * (reading only the new bytes), repairs a torn last line without losing its bytes, and
  * writes the batch with one write call. Ids, parents and the leaf are decided when a
  * method is called, so call order is tree order even without awaiting each call (as
@@ -114,7 +118,7 @@ export class SessionWriter extends TypedAppends {
   private ino = 0;
   private chain: Promise<void> = Promise.resolve();
   private closing = false;
-  private lockLost: SessfmtError | undefined;
+  private readonly lease: LockLease;
   private unsynced = false;
   private readonly background: BackgroundSync | undefined;
   /** The held append descriptor and the inode it is open on. */
@@ -134,6 +138,11 @@ export class SessionWriter extends TypedAppends {
     this.openDiagnostics = session.diagnostics;
     this.load(session, ident);
     this.leaf = session.leafId;
+    this.lease = new LockLease(file, {
+      idleMs: opts.lockIdleMs,
+      maxHoldMs: opts.lockMaxHoldMs,
+      lock: { timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, staleMs: opts.lockStaleMs ?? DEFAULT_LOCK_STALE_MS, signal: opts.signal },
+    });
     if (this.durability === "balanced") {
       this.background = new BackgroundSync(() => this.syncIfNeeded(), opts.syncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS);
     }
@@ -308,9 +317,9 @@ export class SessionWriter extends TypedAppends {
   }
 
   /**
-   * Wait for pending appends and make them durable as the mode says (balanced: one final
-   * fdatasync; strict: already done; throughput: nothing). The lock is only ever held
-   * during an append, so there is nothing to release. Idempotent.
+   * Wait for pending appends, release the lock if a lease still holds it, and make the
+   * appends durable as the mode says (balanced: one final fdatasync; strict: already done;
+   * throughput: nothing). Idempotent.
    */
   async close(): Promise<void> {
     if (this.closing) {
@@ -319,6 +328,8 @@ export class SessionWriter extends TypedAppends {
     }
     this.closing = true;
     await this.chain;
+    // First: nothing written from here on needs the lock, and other writers may be waiting.
+    await this.lease.drop();
     await this.background?.stop();
     const bgError = this.background?.takeError();
     try {
@@ -410,18 +421,14 @@ export class SessionWriter extends TypedAppends {
    * The append descriptor for the file now at the path, with that file's stat: the held
    * one while the path still names its inode (one stat), else a fresh open (after an
    * atomic rewrite or a first batch). Called under the lock.
+   *
+   * The stat is synchronous: on a local file system it costs a few microseconds, while a
+   * round trip through libuv's thread pool costs tens, on every append.
    */
   private async appendHandle(): Promise<{ fh: FileHandle; st: Stats }> {
-    if (this.handle) {
-      let st: Stats;
-      try {
-        st = await stat(this.file);
-      } catch (err) {
-        throw ioError(err, this.file, "cannot open for appending");
-      }
-      if (st.dev === this.handleDev && st.ino === this.handleIno) return { fh: this.handle, st };
-      await this.closeHandle();
-    }
+    const held = this.heldHandle();
+    if (held) return held;
+    if (this.handle) await this.closeHandle();
     let fh: FileHandle;
     try {
       fh = await open(this.file, APPEND_FLAGS);
@@ -441,9 +448,20 @@ export class SessionWriter extends TypedAppends {
     return { fh, st };
   }
 
+  /** The held descriptor and the file's stat while the path still names its inode (one synchronous stat). */
+  private heldHandle(): { fh: FileHandle; st: Stats } | undefined {
+    if (!this.handle) return undefined;
+    let st: Stats;
+    try {
+      st = statSync(this.file);
+    } catch (err) {
+      throw ioError(err, this.file, "cannot open for appending");
+    }
+    return st.dev === this.handleDev && st.ino === this.handleIno ? { fh: this.handle, st } : undefined;
+  }
+
   private async closeHandle(): Promise<void> {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.cancelIdleClose();
     const fh = this.handle;
     this.handle = undefined;
     this.handleDev = -1;
@@ -451,9 +469,15 @@ export class SessionWriter extends TypedAppends {
     await fh?.close().catch(() => undefined);
   }
 
-  /** Close the held descriptor once no batch has used it for HANDLE_IDLE_MS (between batches). */
+  /**
+   * Close the held descriptor once no batch has used it for HANDLE_IDLE_MS (between
+   * batches). One timer, restarted per batch: a new timer per append is garbage per append.
+   */
   private scheduleIdleClose(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       this.chain = this.chain.then(() => this.closeHandle(), noop);
@@ -461,42 +485,41 @@ export class SessionWriter extends TypedAppends {
     this.idleTimer.unref();
   }
 
+  private cancelIdleClose(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
   /**
-   * Run `fn` under the lock with the append descriptor. `fn` may hand back a pending
-   * fdatasync (strict mode): it runs while the lock is released, since the bytes are
-   * already in the file and the lock only guards where lines go; the append still
-   * resolves only once the fdatasync did.
+   * Run `fn` holding the lock, with the append descriptor. The lock comes from the lease:
+   * kept after a successful batch for the next one (LockLease), released at once after a
+   * failed one. A lock lost after the batch wrote is reported by the next batch (take).
    */
-  private async underLock(fn: (fh: FileHandle, lock: LockHandle) => Promise<PendingSync | void>): Promise<void> {
-    const lost = this.lockLost ?? this.background?.takeError();
-    this.lockLost = undefined;
-    if (lost) throw lost;
-    const lock = await acquireLock(this.file, {
-      timeoutMs: this.opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
-      staleMs: this.opts.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
-      signal: this.opts.signal,
-    });
-    let failed = false;
-    let pending: PendingSync | void;
+  private async underLock(fn: (fh: FileHandle, lock: LockHandle) => Promise<void>): Promise<void> {
+    const bgError = this.background?.takeError();
+    if (bgError) throw bgError;
+    // The common case of a burst (lease still held, descriptor open, nobody else wrote)
+    // takes no await before `fn`: each await is a promise and a turn of the microtask queue.
+    const lock = this.lease.reuse() ?? (await this.lease.take());
     try {
-      const { fh, st } = await this.appendHandle();
-      await this.catchUp(fh, lock, st);
-      pending = await fn(fh, lock);
+      const { fh, st } = this.heldHandle() ?? (await this.appendHandle());
+      if (!this.isCaughtUp(st)) await this.catchUp(fh, lock, st);
+      await fn(fh, lock);
     } catch (err) {
-      failed = true;
       // A descriptor that failed under us is not trusted for the next batch.
       await this.closeHandle();
+      await this.lease.drop();
       throw err;
     } finally {
-      await lock.release().catch(() => undefined);
-      // Lost after our bytes were down: this call succeeded; the next one reports it.
-      if (!failed && lock.compromised) this.lockLost = lock.compromised;
       if (!this.closing) this.scheduleIdleClose();
     }
-    if (pending) {
-      const err = await pending.done;
-      if (err) throw err;
-    }
+    const released = this.lease.keep();
+    if (released) await released;
+  }
+
+  /** The file is the one this writer knows and ends where it accounted for: nothing to learn or repair. */
+  private isCaughtUp(st: Stats): boolean {
+    return st.dev === this.dev && st.ino === this.ino && st.size === this.boundary;
   }
 
   /** Learn what other writers appended and make sure the file ends at a line boundary. */
@@ -594,7 +617,7 @@ export class SessionWriter extends TypedAppends {
     });
   }
 
-  private async writeBatch(fh: FileHandle, lock: LockHandle, batch: Batch): Promise<PendingSync | void> {
+  private async writeBatch(fh: FileHandle, lock: LockHandle, batch: Batch): Promise<void> {
     const { entries, lines } = batch;
     const first = entries[0] as PreparedEntry;
     if (batch.firstParent === TAIL) {
@@ -621,7 +644,10 @@ export class SessionWriter extends TypedAppends {
     const buf = Buffer.from(`${lines.join("\n")}\n`, "utf8");
     lock.assertHeld();
     try {
-      await writeFully(fh, buf, this.file);
+      // strict: on the calling thread, as its fdatasync below (a strict append waits for
+      // both anyway; each thread-pool round trip costs more than a small write).
+      if (this.durability === "strict") writeFullySync(fh, buf, this.file);
+      else await writeFully(fh, buf, this.file);
     } catch (err) {
       // Never leave part of a batch behind: cut back to where it started.
       await fh.truncate(this.boundary).catch(() => undefined);
@@ -636,15 +662,15 @@ export class SessionWriter extends TypedAppends {
     this.boundaryLine += entries.length;
     this.unsynced = true;
     if (this.durability === "strict") {
-      // Resolves to the error, never rejects: nothing may go unhandled while the lock is released.
-      const done = fh.datasync().then(
-        () => {
-          this.unsynced = false;
-          return undefined;
-        },
-        (err: unknown) => ioError(err, this.file, "entries were written but fsync failed"),
-      );
-      return { done };
+      // Synchronous, like the write above (see AutosaveDurabilityMode), and under the lock:
+      // a lease keeps it across the next append anyway.
+      try {
+        fdatasyncSync(fh.fd);
+      } catch (err) {
+        throw ioError(err, this.file, "entries were written but fsync failed");
+      }
+      this.unsynced = false;
+      return;
     }
     this.background?.schedule();
   }
@@ -720,6 +746,20 @@ export class SessionWriter extends TypedAppends {
 }
 
 function noop(): void {}
+
+/** writeFully on the calling thread: all of `buf` at the descriptor's (O_APPEND) end. */
+function writeFullySync(fh: FileHandle, buf: Buffer, file: string): void {
+  for (let done = 0; done < buf.length; ) {
+    let n: number;
+    try {
+      n = writeSync(fh.fd, buf, done, buf.length - done);
+    } catch (err) {
+      throw ioError(err, file, "write failed");
+    }
+    if (n === 0) throw new SessfmtError("E_IO", "write made no progress", { file });
+    done += n;
+  }
+}
 
 function checkVersion(session: Session, file: string): void {
   if (session.version < CURRENT_SESSION_VERSION) {

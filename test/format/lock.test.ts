@@ -7,7 +7,11 @@ import type { LockHandle, LockOptions } from "../../src/format/lock.js";
 import { makeTempDir } from "../helpers/session-files.js";
 
 /** Lets a test make the next lock a writer takes report itself lost, before or after the write. */
-const lockControl = vi.hoisted(() => ({ next: "normal" as "normal" | "lostBeforeWrite" | "lostAfterWrite" }));
+const lockControl = vi.hoisted(() => ({
+  next: "normal" as "normal" | "lostBeforeWrite" | "lostAfterWrite" | "lostOnDemand",
+  /** For "lostOnDemand": makes the handle report itself lost from now on. */
+  lose: () => {},
+}));
 
 vi.mock("../../src/format/lock.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../src/format/lock.js")>();
@@ -19,6 +23,7 @@ vi.mock("../../src/format/lock.js", async (importOriginal) => {
     const { SessfmtError: Err } = await import("../../src/format/errors.js");
     const lost = new Err("E_LOCK_COMPROMISED", "simulated: the lock was taken over", { file: handle.file });
     let isLost = mode === "lostBeforeWrite";
+    if (mode === "lostOnDemand") lockControl.lose = () => (isLost = true);
     return {
       file: handle.file,
       lockPath: handle.lockPath,
@@ -32,6 +37,7 @@ vi.mock("../../src/format/lock.js", async (importOriginal) => {
         await handle.release();
         if (mode === "lostAfterWrite") isLost = true;
       },
+      abandon: () => handle.abandon(),
     };
   };
   return { ...real, acquireLock };
@@ -168,11 +174,28 @@ describe("a writer whose lock is lost fails the operation that held it, or the n
     expect((await openSession(w.file)).records.map((r) => r.id)).toEqual([id]);
   });
 
-  it("lost after the write: that append stands, the next one fails with E_LOCK_COMPROMISED, the one after works", async () => {
-    const w = await createSession({ cwd: "/w", dir: tmp.dir });
+  it("lost after the write (found on release): that append stands, the next one fails with E_LOCK_COMPROMISED, the one after works", async () => {
+    // No lease: the lock is released after every batch, so the loss shows on that release.
+    const w = await createSession({ cwd: "/w", dir: tmp.dir, writer: { lockIdleMs: 0 } });
     lockControl.next = "lostAfterWrite";
     const a = await w.append({ type: "custom" });
     expect((await rejection(w.append({ type: "custom" }))).code).toBe("E_LOCK_COMPROMISED");
+    const c = await w.append({ type: "custom" });
+    await w.close();
+    const s = await openSession(w.file);
+    expect(s.records.map((r) => r.id)).toEqual([a, c]);
+    expect(s.record(c)?.parentId).toBe(a);
+  });
+
+  it("lost while a lease holds it between appends: the next append fails with E_LOCK_COMPROMISED and writes nothing, the one after takes a new lock", async () => {
+    const w = await createSession({ cwd: "/w", dir: tmp.dir, writer: { lockIdleMs: 60_000 } });
+    lockControl.next = "lostOnDemand";
+    const a = await w.append({ type: "custom" });
+    expect(existsSync(`${w.file}.lock`), "the lease keeps the lock after the append").toBe(true);
+    lockControl.lose();
+    const before = readFileSync(w.file);
+    expect((await rejection(w.append({ type: "custom" }))).code).toBe("E_LOCK_COMPROMISED");
+    expect(readFileSync(w.file).equals(before)).toBe(true);
     const c = await w.append({ type: "custom" });
     await w.close();
     const s = await openSession(w.file);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { appendFileSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import fs, { appendFileSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -582,13 +583,23 @@ describe("durability modes decide when appends are fsynced", () => {
   it("strict: one fdatasync per append batch, before the append resolves", async () => {
     const proto = await fileHandlePrototype();
     const w = await createSession({ cwd: "/w", dir, durability: "strict" });
-    const spy = vi.spyOn(proto as { datasync: () => Promise<void> }, "datasync");
-    await w.appendMany([{ type: "custom" }, { type: "custom" }, { type: "custom" }]);
-    expect(spy).toHaveBeenCalledTimes(1);
-    await w.append({ type: "custom" });
-    expect(spy).toHaveBeenCalledTimes(2);
-    await w.close();
-    expect(spy).toHaveBeenCalledTimes(2);
+    // Strict batches are written and flushed synchronously (fdatasyncSync on the append
+    // descriptor); the named ESM exports follow the spied property after syncBuiltinESMExports.
+    const syncSpy = vi.spyOn(fs, "fdatasyncSync");
+    syncBuiltinESMExports();
+    const asyncSpy = vi.spyOn(proto as { datasync: () => Promise<void> }, "datasync");
+    try {
+      await w.appendMany([{ type: "custom" }, { type: "custom" }, { type: "custom" }]);
+      expect(syncSpy).toHaveBeenCalledTimes(1);
+      await w.append({ type: "custom" });
+      expect(syncSpy).toHaveBeenCalledTimes(2);
+      await w.close();
+      expect(syncSpy).toHaveBeenCalledTimes(2);
+      expect(asyncSpy).toHaveBeenCalledTimes(0);
+    } finally {
+      syncSpy.mockRestore();
+      syncBuiltinESMExports();
+    }
   });
 
   it("balanced: no fsync on the append path, one at close", async () => {

@@ -111,14 +111,33 @@ async function guardAsync<T>(op: FaultOp, paths: string[], call: () => Promise<T
 function guardSync<T>(op: FaultOp, paths: string[], call: () => T): T {
   const f = match(op, paths);
   if (f) {
-    const r = f.before?.();
-    if (r && typeof (r as Promise<void>).then === "function") throw new Error("sync fault hooks cannot be async");
+    runSyncHook(f);
     if (f.errno) throw injected(f, paths[0] as string);
   }
   return call();
 }
 
+function runSyncHook(f: Fault): void {
+  const r = f.before?.();
+  if (r && typeof (r as Promise<void>).then === "function") throw new Error("sync fault hooks cannot be async");
+}
+
 type AnyFn = (...args: unknown[]) => unknown;
+
+/**
+ * Paths of the descriptors of FileHandles opened through the mock: `fh.write` and
+ * `fh.datasync` faults also apply to writeSync/fdatasyncSync on `fh.fd` (the writer's
+ * strict appends write and flush synchronously through the handle's descriptor).
+ */
+const handlePaths = new Map<number, string>();
+
+/** A short write for a fault that asks for one (once); undefined when the fault fails the call instead. */
+function shortLength(f: Fault, length: number): number | undefined {
+  if (f.shortWrite === undefined) return undefined;
+  const n = Math.min(f.shortWrite, length);
+  f.shortWrite = undefined; // only once; later matching calls fail with errno
+  return n;
+}
 
 const HANDLE_OPS = new Set(["write", "read", "sync", "datasync", "truncate", "stat", "chmod"]);
 
@@ -137,9 +156,7 @@ function wrapHandle<H extends object>(fh: H, path: string): H {
           if (op === "fh.write" && f.shortWrite !== undefined && Buffer.isBuffer(args[0])) {
             // A short write: part of the buffer goes down, the caller sees fewer bytes written.
             const [buf, offset = 0, length = (args[0] as Buffer).length - (offset as number), position = null] = args as [Buffer, number?, number?, (number | null)?];
-            const n = Math.min(f.shortWrite, length as number);
-            f.shortWrite = undefined; // only once; later matching calls fail with errno
-            return fn.call(target, buf, offset, n, position);
+            return fn.call(target, buf, offset, shortLength(f, length as number), position);
           }
           if (f.errno) throw injected(f, path);
         }
@@ -155,7 +172,8 @@ export function mockFsPromises<M extends Record<string, unknown>>(orig: M): M {
   const wrapped: Record<string, AnyFn> = {
     open: (async (p: unknown, ...rest: unknown[]) => {
       const path = pathOf(p);
-      const fh = await guardAsync("open", [path], () => o.open!(p, ...rest) as Promise<object>);
+      const fh = await guardAsync("open", [path], () => o.open!(p, ...rest) as Promise<{ fd: number }>);
+      handlePaths.set(fh.fd, path);
       return wrapHandle(fh, path);
     }) as AnyFn,
   };
@@ -183,6 +201,24 @@ export function mockFs<M extends Record<string, unknown>>(orig: M): M {
     }) as AnyFn,
     readSync: ((fd: unknown, ...rest: unknown[]) => guardSync("readSync", [fdPaths.get(fd as number) ?? `fd:${String(fd)}`], () => o.readSync!(fd, ...rest))) as AnyFn,
     statSync: ((p: unknown, ...rest: unknown[]) => guardSync("statSync", [pathOf(p)], () => o.statSync!(p, ...rest))) as AnyFn,
+    writeSync: ((fd: unknown, buf: unknown, offset?: unknown, length?: unknown, ...rest: unknown[]) => {
+      const path = handlePaths.get(fd as number);
+      const f = path === undefined ? undefined : match("fh.write", [path]);
+      if (f) runSyncHook(f);
+      if (f && Buffer.isBuffer(buf)) {
+        const short = shortLength(f, (length as number | undefined) ?? buf.length - ((offset as number | undefined) ?? 0));
+        if (short !== undefined) return o.writeSync!(fd, buf, offset ?? 0, short, ...rest);
+        if (f.errno) throw injected(f, path as string);
+      }
+      return o.writeSync!(fd, buf, offset, length, ...rest);
+    }) as AnyFn,
+    fdatasyncSync: ((fd: unknown) => {
+      const path = handlePaths.get(fd as number);
+      const f = path === undefined ? undefined : match("fh.datasync", [path]);
+      if (f) runSyncHook(f);
+      if (f?.errno) throw injected(f, path as string);
+      return o.fdatasyncSync!(fd);
+    }) as AnyFn,
     closeSync: ((fd: unknown) => {
       fdPaths.delete(fd as number);
       return o.closeSync!(fd);
