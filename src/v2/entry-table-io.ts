@@ -1,7 +1,8 @@
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { ioError } from "../format/errors.js";
+import { SessfmtError, ioError } from "../format/errors.js";
 import { CHEAP_CHECKS, checkIndexedFrame, recordFromFrame, type SidecarRecord } from "./frame-check.js";
-import { EntryTable, EntryTableError, encodeEntryTable, roleCodeOf, typeCodeOf, type EntryTableInput } from "./entry-table.js";
+import { EntryTable, EntryTableError, encodeEntryTable, headBytesFor, restInMemory, roleCodeOf, typeCodeOf, type EntryTableInput, type RestSource } from "./entry-table.js";
 import { readIndexFile } from "./index-file.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { ENTRY_TABLE_FILE, INDEX_FILE, inRoot } from "./layout.js";
@@ -21,15 +22,64 @@ export type EntryTableRead = { table: EntryTable; reason?: undefined } | { table
 export interface EntryTableReadOptions {
   stats?: ReadStats;
   onRead?: ReadObserver;
+  /**
+   * Read only the table's head now and keep the file open for the rows read later (the
+   * caller must close() the table). Default: read the whole table and close the file.
+   */
+  keepOpen?: boolean;
 }
 
-async function readWhole(path: string): Promise<Buffer> {
-  const fh = await openRead(path);
-  try {
-    return await fh.readFile();
-  } finally {
-    await fh.close();
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+function readFully(fd: number, path: string, length: number, position: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    let got: number;
+    try {
+      got = readSync(fd, buf, done, length - done, position + done);
+    } catch (err) {
+      throw ioError(err, path, `read failed at byte ${position + done}`);
+    }
+    if (got === 0) break;
+    done += got;
   }
+  return buf.subarray(0, done);
+}
+
+/** The rows part of a table read from an open descriptor, counted in the stats. */
+function restOnDisk(fd: number, path: string, start: number, size: number, opts: EntryTableReadOptions): RestSource {
+  let open = true;
+  return {
+    size,
+    batch: (fn) =>
+      fn((offset, length) => {
+        if (!open) throw new SessfmtError("E_CLOSED", "the entry table was closed", { file: path });
+        const bytes = readFully(fd, path, Math.max(0, Math.min(length, size - offset)), start + offset);
+        if (opts.stats) opts.stats.tableBytes += bytes.length;
+        opts.onRead?.(ENTRY_TABLE_FILE, start + offset, bytes.length);
+        return bytes;
+      }),
+    close: () => {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** Decode a table from an open descriptor (head now; the rest now or later). */
+function decodeTable(fd: number, path: string, size: number, opts: EntryTableReadOptions): EntryTable {
+  const header = readFully(fd, path, Math.min(size, 64), 0);
+  if (header.length < 64) throw new EntryTableError(`entry table of ${size} bytes is shorter than its header`);
+  const headSize = headBytesFor(header.readUInt32LE(12), header.readUInt32LE(36));
+  if (headSize > size) throw new EntryTableError(`entry table is ${size} bytes, its head alone ${headSize}`);
+  const whole = !opts.keepOpen;
+  const bytes = readFully(fd, path, whole ? size : headSize, 0);
+  if (opts.stats) opts.stats.tableBytes += bytes.length;
+  opts.onRead?.(ENTRY_TABLE_FILE, 0, bytes.length);
+  const head = whole ? bytes.subarray(0, headSize) : bytes;
+  const rest = whole ? restInMemory(bytes.subarray(headSize)) : restOnDisk(fd, path, headSize, size - headSize, opts);
+  return new EntryTable(head, rest, ENTRY_TABLE_FILE);
 }
 
 async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
@@ -46,7 +96,8 @@ async function readAt(path: string, offset: number, length: number): Promise<Buf
 /**
  * The table, when it is current: it decodes and checks, it was written no earlier than
  * offsets.jsonl was last changed, offsets.jsonl has the size the table names, and ends
- * with exactly the table's last row. Otherwise the reason it is not used.
+ * with exactly the table's last row. Otherwise the reason it is not used. With keepOpen
+ * the caller closes the table.
  */
 export async function readEntryTable(root: string, opts: EntryTableReadOptions = {}): Promise<EntryTableRead> {
   const path = inRoot(root, ENTRY_TABLE_FILE);
@@ -57,27 +108,47 @@ export async function readEntryTable(root: string, opts: EntryTableReadOptions =
   const indexSt = await lstatOrUndefined(indexPath);
   if (!indexSt?.isFile()) return { reason: "no index to check the entry table against" };
   if (indexSt.mtimeMs > st.mtimeMs) return { reason: "the index changed after the entry table was written" };
-  const bytes = await readWhole(path);
-  if (opts.stats) opts.stats.tableBytes += bytes.length;
-  opts.onRead?.(ENTRY_TABLE_FILE, 0, bytes.length);
-  let table: EntryTable;
+  let fd: number;
   try {
-    table = new EntryTable(bytes);
+    fd = openSync(path, constants.O_RDONLY | NOFOLLOW);
   } catch (err) {
-    if (err instanceof EntryTableError) return { reason: err.message };
-    throw err;
+    throw ioError(err, path, "cannot open the entry table");
   }
-  if (table.offsetsBytes !== indexSt.size) return { reason: `the entry table describes a ${table.offsetsBytes}-byte index, the index has ${indexSt.size} bytes` };
-  const last = Buffer.from(table.lastRowLine(), "utf8");
-  if (last.length > indexSt.size) return { reason: "the index is shorter than the entry table's last row" };
-  // The last row plus the byte before it, which must end the previous row.
-  const from = indexSt.size - last.length - (indexSt.size > last.length ? 1 : 0);
-  const tail = await readAt(indexPath, from, indexSt.size - from);
-  if (opts.stats) opts.stats.tableBytes += tail.length;
-  opts.onRead?.(INDEX_FILE, from, tail.length);
-  const lead = tail.length - last.length;
-  if (!tail.subarray(lead).equals(last) || (lead === 1 && tail[0] !== 0x0a)) return { reason: "the index does not end with the entry table's last row" };
-  return { table };
+  let table: EntryTable | undefined;
+  let handedOver = false;
+  try {
+    const fst = fstatSync(fd);
+    if (!fst.isFile()) return { reason: "the entry table is not a regular file" };
+    try {
+      table = decodeTable(fd, path, fst.size, opts);
+    } catch (err) {
+      if (err instanceof EntryTableError) return { reason: err.message };
+      throw err;
+    }
+    // Read whole, the rows are checked against their CRC now (E_SIDECAR_CORRUPT: not used).
+    if (!opts.keepOpen) table.loadAll();
+    if (table.offsetsBytes !== indexSt.size) return { reason: `the entry table describes a ${table.offsetsBytes}-byte index, the index has ${indexSt.size} bytes` };
+    const last = Buffer.from(table.lastRowLine(), "utf8");
+    if (last.length > indexSt.size) return { reason: "the index is shorter than the entry table's last row" };
+    // The last row plus the byte before it, which must end the previous row.
+    const from = indexSt.size - last.length - (indexSt.size > last.length ? 1 : 0);
+    const tail = await readAt(indexPath, from, indexSt.size - from);
+    if (opts.stats) opts.stats.tableBytes += tail.length;
+    opts.onRead?.(INDEX_FILE, from, tail.length);
+    const lead = tail.length - last.length;
+    if (!tail.subarray(lead).equals(last) || (lead === 1 && tail[0] !== 0x0a)) return { reason: "the index does not end with the entry table's last row" };
+    handedOver = true;
+    return { table };
+  } catch (err) {
+    // A row that cannot be used makes the table unusable, not the store.
+    if (!(err instanceof SessfmtError) || err.code !== "E_SIDECAR_CORRUPT") throw err;
+    return { reason: err.message };
+  } finally {
+    // With keepOpen a decoded table owns the descriptor; otherwise it is done with here.
+    if (opts.keepOpen && table) {
+      if (!handedOver) table.close();
+    } else closeSync(fd);
+  }
 }
 
 /** Write the table for these rows and entries (atomically; the index must be on disk already). */
@@ -151,6 +222,8 @@ export async function entryTableProblems(root: string, rows: readonly OffsetInde
   }
   const t = read.table;
   const out: SidecarProblem[] = [];
+  const broken = t.checkAll();
+  if (broken !== undefined) return [problem("entry_table_mismatch", `the entry table is inconsistent: ${broken}; rebuild the index to remake it`, { file: ENTRY_TABLE_FILE })];
   let more = 0;
   const mismatch = (entrySeq: number, what: string): void => {
     if (out.length < MISMATCH_REPORTS) out.push(problem("entry_table_mismatch", `the entry table ${what}; rebuild the index to remake it`, { file: ENTRY_TABLE_FILE, entrySeq }));

@@ -6,25 +6,29 @@ import { encodeIndexRow, makeIndexRow, type OffsetIndexRow } from "./index-row.j
  * sessfmt's entry table, `index/sessfmt-entries.bin`: everything `index/offsets.jsonl`
  * says about each entry plus what the Rust-layout index leaves out — the parent (resolved
  * to an entrySeq), the entry type and a message's role — in fixed-width little-endian
- * columns that load without parsing. With it an open finds the active path and the few
+ * records that load without parsing. With it an open finds the active path and the few
  * frames the context needs without reading every index row or frame on the path.
  *
  * It is a cache: it says which `offsets.jsonl` it describes (byte size and exact last
  * row), is ignored when that no longer holds, and can always be made again from the
  * Rust-layout files (see `entry-table-io.ts`). The Rust port never reads it.
  *
- * Layout (offsets in bytes; n = entries):
+ * Two parts. The head is what walking a path and choosing a context needs, read whole at
+ * open (~6 bytes an entry); the rest holds each entry's location and id, read only for the
+ * entries used (or whole, when every row is wanted). Layout (offsets in bytes; n entries):
  *
  *   header, 64 bytes
  *     0  magic "SFENTTBL"           8  u32 version (1)        12 u32 n
  *     16 f64 offsets.jsonl bytes    24 u32 ids blob bytes     28 u32 parent-ids blob bytes
- *     32 u32 flags (bit 0: every id is unique)                  36..59 zero
- *     60 u32 CRC-32 (zlib's) of bytes 0..59 and everything after the header
- *   columns, in this order: f64 byteOffset[n], i32 parentSeq[n], u32 segmentSeq[n],
- *     u32 frameSeq[n], u32 byteLength[n], u32 crc32c[n], u32 idEnd[n], u32 parentIdEnd[n],
- *     u8 typeCode[n], u8 roleCode[n], zero padding to a multiple of 8,
- *     ids blob (UTF-8, entry i = ids[idEnd[i-1] .. idEnd[i]]), parent-ids blob (likewise;
- *     empty for a root).
+ *     32 u32 flags (bit 0: every id is unique)                36 u32 segments s
+ *     40 f64 bytes of all frames    48 u32 CRC-32 of the rest  52..59 zero
+ *     60 u32 CRC-32 (zlib's) of bytes 0..59 and the head after the header
+ *   head, after the header: s x (f64 segmentSeq, f64 end of its last frame), segmentSeq
+ *     increasing; i32 parentSeq[n]; u8 typeCode[n]; u8 roleCode[n]; zero padding to a
+ *     multiple of 8
+ *   rest: n x 32-byte rows (f64 byteOffset, u32 segmentSeq, u32 frameSeq, u32 byteLength,
+ *     u32 crc32c, u32 idEnd, u32 parentIdEnd); the ids blob (UTF-8, entry i's id is
+ *     ids[idEnd of i - 1 .. idEnd of i]); the parent-ids blob (likewise; empty for a root)
  *
  * parentSeq: 0 when the walk to the root stops at this entry (no parent, or the entry
  * names itself), -1 when the parent id is not in the store, else the entrySeq of the
@@ -34,8 +38,16 @@ import { encodeIndexRow, makeIndexRow, type OffsetIndexRow } from "./index-row.j
 export const ENTRY_TABLE_VERSION = 1;
 const MAGIC = Buffer.from("SFENTTBL", "latin1");
 const HEADER_BYTES = 64;
-/** Bytes per entry in the fixed-width columns. */
-const COLUMN_BYTES = 8 + 4 * 7 + 2;
+/** Bytes per segment in the segment list. */
+const SEGMENT_BYTES = 16;
+/** Bytes per entry in the head's columns, and per row in the rest. */
+const HEAD_COLUMN_BYTES = 4 + 1 + 1;
+const ROW_BYTES = 32;
+
+/** Where the head ends (the rest starts) for n entries and s segments. */
+export function headBytesFor(n: number, s: number): number {
+  return Math.ceil((HEADER_BYTES + SEGMENT_BYTES * s + HEAD_COLUMN_BYTES * n) / 8) * 8;
+}
 
 /** Entry types the table knows by code (0: any other type). */
 const TYPES = ["", "message", "thinking_level_change", "model_change", "compaction", "branch_summary", "custom_message", "custom", "label", "session_info"] as const;
@@ -75,6 +87,12 @@ export interface EntryTableInput {
 /** Why a table on disk cannot be used (it is then ignored, never trusted). */
 export class EntryTableError extends Error {}
 
+const ENTRY_TABLE_NAME = "index/sessfmt-entries.bin";
+
+function isCount(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
+}
+
 function invalid(message: string): EntryTableError {
   return new EntryTableError(message);
 }
@@ -104,11 +122,24 @@ function blob(strings: readonly string[]): { bytes: Buffer; ends: Uint32Array } 
 }
 
 const CRC_AT = 60;
+const REST_CRC_AT = 48;
 const FLAG_UNIQUE_IDS = 1;
 
-/** CRC-32 (zlib's, native) of the header before the CRC field and everything after the header. */
-function tableChecksum(bytes: Buffer): number {
-  return crc32(bytes.subarray(HEADER_BYTES), crc32(bytes.subarray(0, CRC_AT))) >>> 0;
+/** CRC-32 (zlib's, native) of the header before the CRC field and the head after the header. */
+function headChecksum(head: Buffer): number {
+  return crc32(head.subarray(HEADER_BYTES), crc32(head.subarray(0, CRC_AT))) >>> 0;
+}
+
+/** Where each segment's frames end, and all frame bytes, from the rows. */
+function segmentEnds(rows: readonly OffsetIndexRow[]): { ends: [number, number][]; total: number } {
+  const ends = new Map<number, number>();
+  let total = 0;
+  for (const r of rows) {
+    total += r.byteLength;
+    const end = r.byteOffset + r.byteLength;
+    if (end > (ends.get(r.segmentSeq) ?? 0)) ends.set(r.segmentSeq, end);
+  }
+  return { ends: [...ends].sort((a, b) => a[0] - b[0]), total };
 }
 
 function crcNumber(hex: string): number {
@@ -129,43 +160,31 @@ export function encodeEntryTable(rows: readonly OffsetIndexRow[], entries: reado
   });
   const ids = blob(entries.map((e) => e.id));
   const parents = blob(entries.map((e) => e.parentId ?? ""));
-  const columns = COLUMN_BYTES * n;
-  const padded = Math.ceil(columns / 8) * 8;
-  const out = Buffer.alloc(HEADER_BYTES + padded + ids.bytes.length + parents.bytes.length);
-  const body = new ArrayBuffer(padded);
-  let at = 0;
-  const col = <T>(make: (b: ArrayBuffer, o: number, n: number) => T, width: number): T => {
-    const c = make(body, at, n);
-    at += width * n;
-    return c;
-  };
-  const byteOffset = col((b, o, k) => new Float64Array(b, o, k), 8);
-  const parentSeq = col((b, o, k) => new Int32Array(b, o, k), 4);
-  const segmentSeq = col((b, o, k) => new Uint32Array(b, o, k), 4);
-  const frameSeq = col((b, o, k) => new Uint32Array(b, o, k), 4);
-  const byteLength = col((b, o, k) => new Uint32Array(b, o, k), 4);
-  const crc = col((b, o, k) => new Uint32Array(b, o, k), 4);
-  const idEnd = col((b, o, k) => new Uint32Array(b, o, k), 4);
-  const parentIdEnd = col((b, o, k) => new Uint32Array(b, o, k), 4);
-  const typeCode = col((b, o, k) => new Uint8Array(b, o, k), 1);
-  const roleCode = col((b, o, k) => new Uint8Array(b, o, k), 1);
+  const segs = segmentEnds(rows);
+  const head = headBytesFor(n, segs.ends.length);
+  const out = Buffer.alloc(head + ROW_BYTES * n + ids.bytes.length + parents.bytes.length);
+  segs.ends.forEach(([seq, end], k) => {
+    out.writeDoubleLE(seq, HEADER_BYTES + SEGMENT_BYTES * k);
+    out.writeDoubleLE(end, HEADER_BYTES + SEGMENT_BYTES * k + 8);
+  });
+  const cols = HEADER_BYTES + SEGMENT_BYTES * segs.ends.length;
   const resolved = resolveParents(entries);
-  parentSeq.set(resolved.parents);
-  idEnd.set(ids.ends);
-  parentIdEnd.set(parents.ends);
   rows.forEach((r, i) => {
     const e = entries[i] as EntryTableInput;
-    byteOffset[i] = r.byteOffset;
-    segmentSeq[i] = r.segmentSeq;
-    frameSeq[i] = r.frameSeq;
-    byteLength[i] = r.byteLength;
-    crc[i] = crcNumber(r.crc32c);
-    typeCode[i] = typeCodeOf(e.type);
-    roleCode[i] = roleCodeOf(e.type, e.role);
+    out.writeInt32LE(resolved.parents[i] as number, cols + 4 * i);
+    out[cols + 4 * n + i] = typeCodeOf(e.type);
+    out[cols + 5 * n + i] = roleCodeOf(e.type, e.role);
+    const at = head + ROW_BYTES * i;
+    out.writeDoubleLE(r.byteOffset, at);
+    out.writeUInt32LE(r.segmentSeq, at + 8);
+    out.writeUInt32LE(r.frameSeq, at + 12);
+    out.writeUInt32LE(r.byteLength, at + 16);
+    out.writeUInt32LE(crcNumber(r.crc32c), at + 20);
+    out.writeUInt32LE(ids.ends[i] as number, at + 24);
+    out.writeUInt32LE(parents.ends[i] as number, at + 28);
   });
-  Buffer.from(body).copy(out, HEADER_BYTES);
-  ids.bytes.copy(out, HEADER_BYTES + padded);
-  parents.bytes.copy(out, HEADER_BYTES + padded + ids.bytes.length);
+  ids.bytes.copy(out, head + ROW_BYTES * n);
+  parents.bytes.copy(out, head + ROW_BYTES * n + ids.bytes.length);
   MAGIC.copy(out, 0);
   out.writeUInt32LE(ENTRY_TABLE_VERSION, 8);
   out.writeUInt32LE(n, 12);
@@ -173,8 +192,39 @@ export function encodeEntryTable(rows: readonly OffsetIndexRow[], entries: reado
   out.writeUInt32LE(ids.bytes.length, 24);
   out.writeUInt32LE(parents.bytes.length, 28);
   out.writeUInt32LE(resolved.uniqueIds ? FLAG_UNIQUE_IDS : 0, 32);
-  out.writeUInt32LE(tableChecksum(out), CRC_AT);
+  out.writeUInt32LE(segs.ends.length, 36);
+  out.writeDoubleLE(segs.total, 40);
+  out.writeUInt32LE(crc32(out.subarray(head)) >>> 0, REST_CRC_AT);
+  out.writeUInt32LE(headChecksum(out.subarray(0, head)), CRC_AT);
   return out;
+}
+
+/**
+ * Reads byte ranges of the rest (offsets relative to the rest's start), synchronously.
+ * `batch` runs its callback with the source open, so a run of reads opens the file once.
+ */
+export interface RestSource {
+  readonly size: number;
+  batch<T>(fn: (read: (offset: number, length: number) => Buffer) => T): T;
+  /** Release what the source holds open. */
+  close?(): void;
+}
+
+/** A rest held in memory (a table built or read whole). */
+export function restInMemory(rest: Buffer): RestSource {
+  return { size: rest.length, batch: (fn) => fn((offset, length) => rest.subarray(offset, offset + length)) };
+}
+
+/** One entry's row, from the rest. */
+interface Row {
+  byteOffset: number;
+  segmentSeq: number;
+  frameSeq: number;
+  byteLength: number;
+  crc: number;
+  idStart: number;
+  idEnd: number;
+  id: Buffer;
 }
 
 /** A decoded entry table. Index i is entrySeq i + 1. */
@@ -187,123 +237,202 @@ export class EntryTable {
   readonly parentSeq: Int32Array;
   readonly typeCode: Uint8Array;
   readonly roleCode: Uint8Array;
-  private readonly byteOffset: Float64Array;
-  private readonly segmentSeq: Uint32Array;
-  private readonly frameSeq: Uint32Array;
-  private readonly byteLength: Uint32Array;
-  private readonly crc: Uint32Array;
-  private readonly idEnd: Uint32Array;
-  private readonly parentIdEnd: Uint32Array;
-  private readonly ids: Buffer;
-  private readonly parentIds: Buffer;
-  private frameBytes = 0;
+  private readonly frameBytes: number;
   private readonly ends = new Map<number, number>();
+  private readonly idsBytes: number;
+  private readonly parentBytes: number;
+  private readonly restCrc: number;
+  private readonly rest: RestSource;
+  /** The whole rest, once something needed every row. */
+  private all: Buffer | undefined;
+  /** Rows read one by one. */
+  private readonly cache = new Map<number, Row>();
+  /** Names the table in errors. */
+  private readonly file: string;
 
-  /** Decode and check a table's bytes; EntryTableError says what is wrong. */
-  constructor(bytes: Buffer) {
-    if (bytes.length < HEADER_BYTES || !bytes.subarray(0, 8).equals(MAGIC)) throw invalid("not an entry table (bad magic)");
-    const version = bytes.readUInt32LE(8);
+  /**
+   * Decode the head (header, sizes, head CRC, segment list; nothing per entry, so this
+   * costs the same for any size). The rest is read as it is used: rows one by one for the
+   * entries a reader touches, checked where they are used (and against their frames by
+   * the readers of those), or whole, checked by its CRC, by every* method. EntryTableError
+   * says what is wrong with the head.
+   */
+  constructor(head: Buffer, rest: RestSource, file = ENTRY_TABLE_NAME) {
+    this.file = file;
+    if (head.length < HEADER_BYTES || !head.subarray(0, 8).equals(MAGIC)) throw invalid("not an entry table (bad magic)");
+    const version = head.readUInt32LE(8);
     if (version !== ENTRY_TABLE_VERSION) throw invalid(`entry table version ${version} is not ${ENTRY_TABLE_VERSION}`);
-    const n = bytes.readUInt32LE(12);
+    const n = head.readUInt32LE(12);
     this.count = n;
-    this.offsetsBytes = bytes.readDoubleLE(16);
-    const idsBytes = bytes.readUInt32LE(24);
-    const parentBytes = bytes.readUInt32LE(28);
-    const padded = Math.ceil((COLUMN_BYTES * n) / 8) * 8;
-    if (bytes.length !== HEADER_BYTES + padded + idsBytes + parentBytes) throw invalid(`entry table is ${bytes.length} bytes, its header says ${HEADER_BYTES + padded + idsBytes + parentBytes}`);
-    if (!Number.isSafeInteger(this.offsetsBytes) || this.offsetsBytes < 0) throw invalid("entry table header names an impossible index size");
-    if (tableChecksum(bytes) !== bytes.readUInt32LE(CRC_AT)) throw invalid("entry table checksum does not match");
-    this.uniqueIds = (bytes.readUInt32LE(32) & FLAG_UNIQUE_IDS) !== 0;
-    // Columns are read in place when the bytes are 8-byte aligned (a file read whole is).
-    const aligned = (bytes.byteOffset + HEADER_BYTES) % 8 === 0;
-    const body = aligned ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset + HEADER_BYTES, bytes.byteOffset + HEADER_BYTES + padded);
-    let at = aligned ? bytes.byteOffset + HEADER_BYTES : 0;
-    const take = <T>(make: (b: ArrayBufferLike, o: number, k: number) => T, width: number): T => {
-      const c = make(body, at, n);
-      at += width * n;
-      return c;
-    };
-    this.byteOffset = take((b, o, k) => new Float64Array(b, o, k), 8);
-    this.parentSeq = take((b, o, k) => new Int32Array(b, o, k), 4);
-    this.segmentSeq = take((b, o, k) => new Uint32Array(b, o, k), 4);
-    this.frameSeq = take((b, o, k) => new Uint32Array(b, o, k), 4);
-    this.byteLength = take((b, o, k) => new Uint32Array(b, o, k), 4);
-    this.crc = take((b, o, k) => new Uint32Array(b, o, k), 4);
-    this.idEnd = take((b, o, k) => new Uint32Array(b, o, k), 4);
-    this.parentIdEnd = take((b, o, k) => new Uint32Array(b, o, k), 4);
-    this.typeCode = take((b, o, k) => new Uint8Array(b, o, k), 1);
-    this.roleCode = take((b, o, k) => new Uint8Array(b, o, k), 1);
-    const blobs = HEADER_BYTES + padded;
-    this.ids = bytes.subarray(blobs, blobs + idsBytes);
-    this.parentIds = bytes.subarray(blobs + idsBytes, blobs + idsBytes + parentBytes);
-    this.checkColumns(idsBytes, parentBytes);
+    this.offsetsBytes = head.readDoubleLE(16);
+    this.idsBytes = head.readUInt32LE(24);
+    this.parentBytes = head.readUInt32LE(28);
+    const segCount = head.readUInt32LE(36);
+    this.frameBytes = head.readDoubleLE(40);
+    this.restCrc = head.readUInt32LE(REST_CRC_AT);
+    const headSize = headBytesFor(n, segCount);
+    if (head.length !== headSize) throw invalid(`entry table head is ${head.length} bytes, its header says ${headSize}`);
+    if (rest.size !== ROW_BYTES * n + this.idsBytes + this.parentBytes) throw invalid(`entry table rest is ${rest.size} bytes, its header says ${ROW_BYTES * n + this.idsBytes + this.parentBytes}`);
+    if (headChecksum(head) !== head.readUInt32LE(CRC_AT)) throw invalid("entry table checksum does not match");
+    if (!isCount(this.offsetsBytes) || !isCount(this.frameBytes)) throw invalid("entry table header names an impossible size");
+    this.uniqueIds = (head.readUInt32LE(32) & FLAG_UNIQUE_IDS) !== 0;
+    let prev = 0;
+    for (let k = 0; k < segCount; k++) {
+      const seq = head.readDoubleLE(HEADER_BYTES + SEGMENT_BYTES * k);
+      const end = head.readDoubleLE(HEADER_BYTES + SEGMENT_BYTES * k + 8);
+      if (!isCount(seq) || seq <= prev || !isCount(end)) throw invalid(`entry table segment ${k + 1} is impossible`);
+      this.ends.set(seq, end);
+      prev = seq;
+    }
+    const cols = HEADER_BYTES + SEGMENT_BYTES * segCount;
+    // parentSeq is used in place when it is 4-byte aligned (a head read into its own buffer is).
+    const at = head.byteOffset + cols;
+    this.parentSeq = at % 4 === 0 ? new Int32Array(head.buffer, at, n) : new Int32Array(head.buffer.slice(at, at + 4 * n));
+    this.typeCode = head.subarray(cols + 4 * n, cols + 5 * n);
+    this.roleCode = head.subarray(cols + 5 * n, cols + 6 * n);
+    this.rest = rest;
+  }
+
+  /** A table from its whole bytes (as encodeEntryTable makes them). */
+  static fromBytes(bytes: Buffer, file = ENTRY_TABLE_NAME): EntryTable {
+    if (bytes.length < HEADER_BYTES || !bytes.subarray(0, 8).equals(MAGIC)) throw invalid("not an entry table (bad magic)");
+    const head = headBytesFor(bytes.readUInt32LE(12), bytes.readUInt32LE(36));
+    if (head > bytes.length) throw invalid(`entry table is ${bytes.length} bytes, its head alone ${head}`);
+    return new EntryTable(Buffer.from(bytes.subarray(0, head)), restInMemory(bytes.subarray(head)), file);
+  }
+
+  private corrupt(i: number, what: string): SessfmtError {
+    return new SessfmtError("E_SIDECAR_CORRUPT", `entry table entry ${i + 1} ${what}; rebuild the index to remake it`, { file: this.file });
+  }
+
+  /** Read the whole rest (once) and check it against its CRC. */
+  private whole(): Buffer {
+    if (!this.all) {
+      const bytes = this.rest.batch((read) => read(0, this.rest.size));
+      if (bytes.length !== this.rest.size || crc32(bytes) >>> 0 !== this.restCrc) {
+        throw new SessfmtError("E_SIDECAR_CORRUPT", "the entry table's rows do not match their checksum; rebuild the index to remake it", { file: this.file });
+      }
+      this.all = bytes;
+    }
+    return this.all;
+  }
+
+  private rowFrom(i: number, rec: Buffer, at: number, idStart: number, ids: (s: number, e: number) => Buffer): Row {
+    const byteOffset = rec.readDoubleLE(at);
+    const segmentSeq = rec.readUInt32LE(at + 8);
+    const frameSeq = rec.readUInt32LE(at + 12);
+    const byteLength = rec.readUInt32LE(at + 16);
+    const idEnd = rec.readUInt32LE(at + 24);
+    if (!isCount(byteOffset) || segmentSeq < 1 || frameSeq < 1 || byteLength < 1) throw this.corrupt(i, "has an impossible location");
+    if (!(idEnd > idStart && idEnd <= this.idsBytes)) throw this.corrupt(i, "has a bad id span");
+    return { byteOffset, segmentSeq, frameSeq, byteLength, crc: rec.readUInt32LE(at + 20), idStart, idEnd, id: ids(idStart, idEnd) };
+  }
+
+  /** Read the rows of these entry indexes (the file opened once), unless already read. */
+  prefetch(indexes: Iterable<number>): void {
+    if (this.all) return;
+    const want = [...new Set(indexes)].filter((i) => Number.isInteger(i) && i >= 0 && i < this.count && !this.cache.has(i));
+    if (want.length === 0) return;
+    const idsAt = ROW_BYTES * this.count;
+    this.rest.batch((read) => {
+      for (const i of want) {
+        // Entry i's row and the one before it (whose idEnd is where i's id starts).
+        const from = i === 0 ? 0 : ROW_BYTES * (i - 1);
+        const rec = read(from, ROW_BYTES * (i === 0 ? 1 : 2));
+        if (rec.length < (i === 0 ? 1 : 2) * ROW_BYTES) throw this.corrupt(i, "is beyond the end of the table");
+        const idStart = i === 0 ? 0 : rec.readUInt32LE(24);
+        this.cache.set(i, this.rowFrom(i, rec, i === 0 ? 0 : ROW_BYTES, idStart, (s, e) => Buffer.from(read(idsAt + s, e - s))));
+      }
+    });
+  }
+
+  private rowAt(i: number): Row {
+    if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw this.corrupt(i, "does not exist");
+    if (this.all) {
+      const all = this.all;
+      const idStart = i === 0 ? 0 : all.readUInt32LE(ROW_BYTES * (i - 1) + 24);
+      const idsAt = ROW_BYTES * this.count;
+      return this.rowFrom(i, all, ROW_BYTES * i, idStart, (s, e) => all.subarray(idsAt + s, idsAt + e));
+    }
+    let r = this.cache.get(i);
+    if (!r) {
+      this.prefetch([i]);
+      r = this.cache.get(i) as Row;
+    }
+    return r;
+  }
+
+  /** Release the file the rows are read from (a table read with keepOpen). */
+  close(): void {
+    this.rest.close?.();
+  }
+
+  /** Read every row now (one read of the rest, checked by its CRC): for readers of many rows. */
+  loadAll(): void {
+    this.whole();
   }
 
   /**
-   * Every value in range, so no later read can go out of bounds or loop; the same pass
-   * sums the frame bytes and finds where each segment's frames end.
+   * Every entry's values in range and consistent with the header (validate's check; a
+   * reader checks the entries it uses). Returns what is wrong, or undefined.
    */
-  private checkColumns(idsBytes: number, parentBytes: number): void {
+  checkAll(): string | undefined {
+    let all: Buffer;
+    try {
+      all = this.whole();
+    } catch (err) {
+      return (err as Error).message;
+    }
     let idPrev = 0;
     let parentPrev = 0;
-    let seg = 0;
-    let max = 0;
+    let total = 0;
+    const ends = new Map<number, number>();
     for (let i = 0; i < this.count; i++) {
+      const at = ROW_BYTES * i;
       const p = this.parentSeq[i] as number;
-      const idE = this.idEnd[i] as number;
-      const parentE = this.parentIdEnd[i] as number;
-      const off = this.byteOffset[i] as number;
-      if (p < -1 || p > this.count) throw invalid(`entry ${i + 1} has parentSeq ${p}`);
-      if (idE <= idPrev || idE > idsBytes) throw invalid(`entry ${i + 1} has a bad id span`);
-      if (parentE < parentPrev || parentE > parentBytes) throw invalid(`entry ${i + 1} has a bad parent id span`);
-      if (!Number.isSafeInteger(off) || off < 0) throw invalid(`entry ${i + 1} has byteOffset ${off}`);
-      const s = this.segmentSeq[i] as number;
-      const len = this.byteLength[i] as number;
-      if (s < 1 || (this.frameSeq[i] as number) < 1 || len < 1) throw invalid(`entry ${i + 1} has a zero segment, frame or length`);
+      const off = all.readDoubleLE(at);
+      const seg = all.readUInt32LE(at + 8);
+      const len = all.readUInt32LE(at + 16);
+      const idE = all.readUInt32LE(at + 24);
+      const parentE = all.readUInt32LE(at + 28);
+      if (p < -1 || p > this.count) return `entry ${i + 1} has parentSeq ${p}`;
+      if (idE <= idPrev || idE > this.idsBytes) return `entry ${i + 1} has a bad id span`;
+      if (parentE < parentPrev || parentE > this.parentBytes) return `entry ${i + 1} has a bad parent id span`;
+      if (!isCount(off) || seg < 1 || all.readUInt32LE(at + 12) < 1 || len < 1) return `entry ${i + 1} has an impossible location`;
       idPrev = idE;
       parentPrev = parentE;
-      this.frameBytes += len;
-      // Frames come in runs per segment: touch the map once per run.
-      if (s !== seg) {
-        this.noteSegmentEnd(seg, max);
-        seg = s;
-        max = 0;
-      }
-      if (off + len > max) max = off + len;
+      total += len;
+      if (off + len > (ends.get(seg) ?? 0)) ends.set(seg, off + len);
     }
-    this.noteSegmentEnd(seg, max);
-    if (idPrev !== idsBytes || parentPrev !== parentBytes) throw invalid("entry table blobs have bytes no entry uses");
-  }
-
-  private noteSegmentEnd(seg: number, end: number): void {
-    if (seg !== 0 && end > (this.ends.get(seg) ?? 0)) this.ends.set(seg, end);
-  }
-
-  private idStart(i: number): number {
-    return i === 0 ? 0 : (this.idEnd[i - 1] as number);
+    if (idPrev !== this.idsBytes || parentPrev !== this.parentBytes) return "the id blobs have bytes no entry uses";
+    if (total !== this.frameBytes) return `the header counts ${this.frameBytes} frame bytes, the entries ${total}`;
+    if (ends.size !== this.ends.size || [...ends].some(([seg, end]) => this.ends.get(seg) !== end)) return "the segment list does not match the entries";
+    return undefined;
   }
 
   /** The id of entry index i (entrySeq i + 1). */
   id(i: number): string {
-    return this.ids.toString("utf8", this.idStart(i), this.idEnd[i]);
+    return this.rowAt(i).id.toString("utf8");
   }
 
   /** Whether entry index i has this id (UTF-8 bytes), without decoding it. */
   idEquals(i: number, utf8: Uint8Array): boolean {
-    const s = this.idStart(i);
-    const len = (this.idEnd[i] as number) - s;
+    const id = this.rowAt(i).id;
+    const len = id.length;
     if (len !== utf8.length) return false;
     // Ids are short: a byte loop beats a native compare call per entry.
-    const ids = this.ids;
-    for (let k = 0; k < len; k++) if (ids[s + k] !== utf8[k]) return false;
+    for (let k = 0; k < len; k++) if (id[k] !== utf8[k]) return false;
     return true;
   }
 
   /** The parent id entry index i names (null for a root). */
   parentId(i: number): string | null {
-    const s = i === 0 ? 0 : (this.parentIdEnd[i - 1] as number);
-    const e = this.parentIdEnd[i] as number;
-    return e === s ? null : this.parentIds.toString("utf8", s, e);
+    const all = this.whole();
+    const s = i === 0 ? 0 : all.readUInt32LE(ROW_BYTES * (i - 1) + 28);
+    const e = all.readUInt32LE(ROW_BYTES * i + 28);
+    if (!(e >= s && e <= this.parentBytes)) throw this.corrupt(i, "has a bad parent id span");
+    const at = ROW_BYTES * this.count + this.idsBytes;
+    return e === s ? null : all.toString("utf8", at + s, at + e);
   }
 
   /** The entry type by code, or undefined for a type the table does not know by code. */
@@ -314,19 +443,21 @@ export class EntryTable {
 
   /** The index row of entry index i, as offsets.jsonl holds it. */
   row(i: number): OffsetIndexRow {
+    const r = this.rowAt(i);
     return makeIndexRow({
       entrySeq: i + 1,
-      entryId: this.id(i),
-      segmentSeq: this.segmentSeq[i] as number,
-      frameSeq: this.frameSeq[i] as number,
-      byteOffset: this.byteOffset[i] as number,
-      byteLength: this.byteLength[i] as number,
-      crc32c: crcHex(this.crc[i] as number),
+      entryId: r.id.toString("utf8"),
+      segmentSeq: r.segmentSeq,
+      frameSeq: r.frameSeq,
+      byteOffset: r.byteOffset,
+      byteLength: r.byteLength,
+      crc32c: crcHex(r.crc),
     });
   }
 
   /** Every index row, in entrySeq order. */
   rows(): OffsetIndexRow[] {
+    this.whole();
     const out = new Array<OffsetIndexRow>(this.count);
     for (let i = 0; i < this.count; i++) out[i] = this.row(i);
     return out;
@@ -334,6 +465,7 @@ export class EntryTable {
 
   /** The table's inputs back (for a table made from this one plus new entries). */
   inputs(): EntryTableInput[] {
+    this.whole();
     const out = new Array<EntryTableInput>(this.count);
     for (let i = 0; i < this.count; i++) {
       const type = this.type(i);
@@ -362,9 +494,33 @@ export class EntryTable {
 
   /** The entrySeq of the last entry with this id, or 0. */
   lastSeqOf(id: string): number {
+    this.whole();
     const utf8 = Buffer.from(id, "utf8");
     for (let i = this.count - 1; i >= 0; i--) if (this.idEquals(i, utf8)) return i + 1;
     return 0;
+  }
+
+  /**
+   * The position in `seqs` (a root-first path) of the first entry with this id before
+   * `before`, or -1. With unique ids the only match is searched from `before` backwards,
+   * where a compaction's kept entry usually is, reading rows a block at a time.
+   */
+  findOnPath(seqs: Int32Array, before: number, id: string): number {
+    const want = Buffer.from(id, "utf8");
+    if (!this.uniqueIds) {
+      this.whole();
+      for (let k = 0; k < before; k++) if (this.idEquals((seqs[k] as number) - 1, want)) return k;
+      return -1;
+    }
+    const BLOCK = 256;
+    for (let hi = before; hi > 0; hi -= BLOCK) {
+      const lo = Math.max(0, hi - BLOCK);
+      const idx: number[] = [];
+      for (let k = lo; k < hi; k++) idx.push((seqs[k] as number) - 1);
+      this.prefetch(idx);
+      for (let k = hi - 1; k >= lo; k--) if (this.idEquals((seqs[k] as number) - 1, want)) return k;
+    }
+    return -1;
   }
 
   /**
@@ -373,23 +529,36 @@ export class EntryTable {
    * entrySeq, exactly as the store's frame-by-frame walk and the tree cut it.
    */
   pathSeqs(leafSeq: number): Int32Array {
-    const seen = new Uint8Array(this.count + 1);
-    const walked = new Int32Array(this.count);
     const parent = this.parentSeq;
+    const count = this.count;
+    const walked = new Int32Array(count);
     let n = 0;
     let seq = leafSeq;
-    while (seq > 0 && seen[seq] === 0) {
-      seen[seq] = 1;
+    // A walk longer than the table has entries has met a cycle; only then track visits.
+    while (seq > 0 && seq <= count && n < count) {
       walked[n++] = seq;
       seq = parent[seq - 1] as number;
     }
-    if (seq > 0) {
-      // A cycle: it runs from the first visit of `seq` to the end of the walk.
-      const at = walked.indexOf(seq);
-      let breaker = at;
-      for (let k = at; k < n; k++) if ((walked[k] as number) < (walked[breaker] as number)) breaker = k;
-      n = breaker + 1;
-    }
+    if (seq > 0 && seq <= count) n = this.cutCycle(leafSeq, walked);
     return walked.subarray(0, n).reverse();
   }
+
+  /** The walk again with visits tracked, cut inside its cycle at the lowest entrySeq; its length. */
+  private cutCycle(leafSeq: number, walked: Int32Array): number {
+    const seen = new Uint8Array(this.count + 1);
+    let n = 0;
+    let seq = leafSeq;
+    while (seq > 0 && seq <= this.count && seen[seq] === 0) {
+      seen[seq] = 1;
+      walked[n++] = seq;
+      seq = this.parentSeq[seq - 1] as number;
+    }
+    if (!(seq > 0 && seq <= this.count)) return n;
+    // The cycle runs from the first visit of `seq` to the end of the walk.
+    const at = walked.subarray(0, n).indexOf(seq);
+    let breaker = at;
+    for (let k = at; k < n; k++) if ((walked[k] as number) < (walked[breaker] as number)) breaker = k;
+    return breaker + 1;
+  }
+
 }

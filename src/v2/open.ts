@@ -7,12 +7,12 @@ import type { EntryTable } from "./entry-table.js";
 import { readEntryTable } from "./entry-table-io.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { INDEX_FILE, segmentRelPath } from "./layout.js";
-import { parseV2OpenMode, type V2OpenMode } from "./open-mode.js";
+import { parseV2OpenMode, type ParsedOpenMode, type V2OpenMode } from "./open-mode.js";
 import { problem, type SidecarProblem } from "./problems.js";
 import { newReadStats, type ReadObserver, type ReadStats } from "./read-stats.js";
 import { corrupt } from "./segment-reader.js";
 import { SidecarStore, type SidecarEntry } from "./store.js";
-import { requireRoot, resolveTarget } from "./target.js";
+import { requireRoot, resolveTarget, type SidecarTarget } from "./target.js";
 
 export interface OpenSidecarOptions {
   /** What to load (default "full"). */
@@ -96,7 +96,17 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
   const target = await resolveTarget(fileOrRoot);
   await requireRoot(target);
   const stats = opts.stats ?? newReadStats();
-  const table = opts.entryTable === false ? undefined : (await readEntryTable(target.root, { stats, ...(opts.onRead ? { onRead: opts.onRead } : {}) })).table;
+  // The table's rows are read as they are used: the store keeps its file open until close().
+  const table = opts.entryTable === false ? undefined : (await readEntryTable(target.root, { stats, keepOpen: true, ...(opts.onRead ? { onRead: opts.onRead } : {}) })).table;
+  try {
+    return await openWith(target, table, stats, mode, parsed, opts);
+  } catch (err) {
+    table?.close();
+    throw err;
+  }
+}
+
+async function openWith(target: SidecarTarget, table: EntryTable | undefined, stats: ReadStats, mode: V2OpenMode, parsed: ParsedOpenMode, opts: OpenSidecarOptions): Promise<SidecarStore> {
   const problems: SidecarProblem[] = [];
   let rows: OffsetIndexRow[] | undefined;
   let warnings: SidecarProblem[];
@@ -156,6 +166,7 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
     } else {
       // A tail takes its rows one by one, so a table-backed store never makes them all.
       const n = store.entryCount;
+      if (table && parsed.kind === "tail") table.prefetch(Array.from({ length: Math.min(n, parsed.count) }, (_, k) => n - Math.min(n, parsed.count) + k));
       const chosen = parsed.kind === "tail" ? Array.from({ length: Math.min(n, parsed.count) }, (_, k) => store.rowOf(n - Math.min(n, parsed.count) + k + 1) as OffsetIndexRow) : store.rows;
       entries = [];
       for (const row of chosen) {

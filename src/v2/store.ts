@@ -121,6 +121,7 @@ export class SidecarStore {
     const pending = this.pendingPath;
     if (pending) {
       this.pendingPath = undefined;
+      this.table?.loadAll(); // every row of the path: one read of the table's rows
       const records: SidecarRecord[] = [];
       for (const seq of pending.seqs) {
         const row = this.rowOf(seq) as OffsetIndexRow;
@@ -374,39 +375,20 @@ export class SidecarStore {
     const compactionEntry = compaction >= 0 ? this.entryOfSeq(seqs[compaction] as number) : undefined;
     if (compactionEntry) {
       const c = compactionEntry as { firstKeptEntryId?: unknown };
-      if (typeof c.firstKeptEntryId === "string") {
-        const want = Buffer.from(c.firstKeptEntryId, "utf8");
-        // The first match on the path counts. With unique ids there is one: look from the
-        // compaction backwards, where a kept entry usually is.
-        if (table.uniqueIds) {
-          for (let i = compaction - 1; i >= 0; i--) {
-            if (table.idEquals((seqs[i] as number) - 1, want)) {
-              firstKept = i;
-              break;
-            }
-          }
-        } else {
-          for (let i = 0; i < compaction; i++) {
-            if (table.idEquals((seqs[i] as number) - 1, want)) {
-              firstKept = i;
-              break;
-            }
-          }
-        }
-      }
+      // The first entry on the path with that id (section 7).
+      if (typeof c.firstKeptEntryId === "string") firstKept = table.findOnPath(seqs, compaction, c.firstKeptEntryId);
     }
-    const chosen: SessionEntry[] = [];
     // Before the compaction (or the entry it keeps from) only the three picks can count.
     const cut = compaction < 0 ? 0 : firstKept >= 0 ? firstKept : compaction;
-    for (const i of [thinking, model].filter((i) => i >= 0 && i < cut).sort((a, b) => a - b)) chosen.push(this.entryOfSeq(seqs[i] as number));
+    const picks: number[] = [thinking, model].filter((i) => i >= 0 && i < cut).sort((a, b) => a - b);
     for (let i = cut; i < seqs.length; i++) {
       const t = type[(seqs[i] as number) - 1];
       const kept = compaction < 0 || i > compaction || (firstKept >= 0 && i >= firstKept);
       const shows = t === TYPE_MESSAGE || t === TYPE_CUSTOM_MESSAGE || t === TYPE_BRANCH_SUMMARY;
-      if (i === compaction) chosen.push(compactionEntry as SessionEntry);
-      else if (i === thinking || i === model || i === firstKept || (kept && shows)) chosen.push(this.entryOfSeq(seqs[i] as number));
+      if (i === compaction || i === thinking || i === model || i === firstKept || (kept && shows)) picks.push(i);
     }
-    return buildContextFromPath(chosen);
+    table.prefetch(picks.map((i) => (seqs[i] as number) - 1));
+    return buildContextFromPath(picks.map((i) => (i === compaction ? (compactionEntry as SessionEntry) : this.entryOfSeq(seqs[i] as number))));
   }
 
   /** One entry read from its frame by entrySeq (frames close together share a read). */
@@ -440,6 +422,7 @@ export class SidecarStore {
 
   /** Release the open segment files. */
   async close(): Promise<void> {
+    this.table?.close();
     await this.reader.close();
     await this.sequential.close();
   }

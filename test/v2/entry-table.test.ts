@@ -4,10 +4,11 @@
  */
 import { appendFileSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { createCheckpoint, createV2SidecarFromJsonl, openSession, openSidecar, rebuildSidecarIndex, rollbackToCheckpoint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
-import { EntryTable, encodeEntryTable, type EntryTableInput } from "../../src/v2/entry-table.js";
+import { EntryTable, encodeEntryTable, headBytesFor, type EntryTableInput } from "../../src/v2/entry-table.js";
 import { readEntryTable } from "../../src/v2/entry-table-io.js";
 import { makeIndexRow } from "../../src/v2/index-row.js";
 import { HEADER, Scratch, writeSession } from "./helpers.js";
@@ -58,7 +59,7 @@ describe("11.21 Entry table: codec", () => {
       { id: "é😀", parentId: "a", type: "message", role: "weird" },
     ];
     const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1 + (i >> 1), frameSeq: 1 + (i & 1), byteOffset: i * 1000 + 2 ** 40, byteLength: 100 + i, crc32c: "E3069283" }));
-    const t = new EntryTable(encodeEntryTable(rows, inputs, 4242));
+    const t = EntryTable.fromBytes(encodeEntryTable(rows, inputs, 4242));
     expect(t.count).toBe(6);
     expect(t.offsetsBytes).toBe(4242);
     expect(t.rows()).toEqual(rows);
@@ -80,25 +81,59 @@ describe("11.21 Entry table: codec", () => {
       { id: "w", parentId: "z", type: "message" },
     ];
     const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "00000000" }));
-    const t = new EntryTable(encodeEntryTable(rows, inputs, 1));
+    const t = EntryTable.fromBytes(encodeEntryTable(rows, inputs, 1));
     expect(Array.from(t.pathSeqs(4))).toEqual([1, 2, 3, 4]);
     expect(Array.from(t.pathSeqs(2))).toEqual([1, 2]);
   });
 
-  it("rejects damaged bytes: every single-byte change and every truncation is refused", () => {
+  it("finds damage: a changed byte in the head is refused when the table is read, one in the rows when they are read whole; a cut table is refused", () => {
     const inputs: EntryTableInput[] = [
       { id: "a", parentId: null, type: "message", role: "user" },
       { id: "b", parentId: "a", type: "compaction" },
     ];
     const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "0000ABCD" }));
     const good = encodeEntryTable(rows, inputs, 99);
+    const head = headBytesFor(2, 1);
     for (let at = 0; at < good.length; at++) {
       const bad = Buffer.from(good);
       bad[at] = (bad[at] as number) ^ 0x40;
-      if (at >= 36 && at < 60) continue; // reserved header bytes are not read
-      expect(() => new EntryTable(bad), `byte ${at}`).toThrow();
+      if (at >= 52 && at < 60) continue; // reserved header bytes are not read
+      if (at < head) expect(() => EntryTable.fromBytes(bad), `byte ${at}`).toThrow();
+      else expect(EntryTable.fromBytes(bad).checkAll(), `byte ${at}`).toMatch(/checksum/);
     }
-    for (let len = 0; len < good.length; len++) expect(() => new EntryTable(good.subarray(0, len))).toThrow();
+    for (let len = 0; len < good.length; len++) expect(() => EntryTable.fromBytes(good.subarray(0, len))).toThrow();
+  });
+});
+
+describe("11.21 Entry table: values checked where they are used", () => {
+  it("a table whose CRC matches but whose values are impossible is refused by checkAll and by the readers of those values", () => {
+    const inputs: EntryTableInput[] = [
+      { id: "a", parentId: null, type: "message", role: "user" },
+      { id: "b", parentId: "a", type: "message", role: "assistant" },
+    ];
+    const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "00000000" }));
+    const good = encodeEntryTable(rows, inputs, 50);
+    expect(EntryTable.fromBytes(good).checkAll()).toBeUndefined();
+    const segs = good.readUInt32LE(36);
+    const columns = 64 + 16 * segs;
+    const head = headBytesFor(2, segs);
+    // Both checksums made to match the forged bytes.
+    const forge = (edit: (b: Buffer) => void): EntryTable => {
+      const b = Buffer.from(good);
+      edit(b);
+      b.writeUInt32LE(crc32(b.subarray(head)) >>> 0, 48);
+      b.writeUInt32LE(crc32(b.subarray(64, head), crc32(b.subarray(0, 60))) >>> 0, 60);
+      return EntryTable.fromBytes(b);
+    };
+    // byteOffset of entry 2 (the first field of its 32-byte row) made negative.
+    const badOffset = forge((b) => b.writeDoubleLE(-5, head + 32));
+    expect(badOffset.checkAll()).toMatch(/entry 2 has an impossible location/);
+    expect(() => badOffset.row(1)).toThrow(/entry 2 has an impossible location/);
+    expect(badOffset.row(0).byteOffset).toBe(0);
+    // parentSeq of entry 2 pointing past the table: the walk stops there.
+    const badParent = forge((b) => b.writeInt32LE(99, columns + 4));
+    expect(badParent.checkAll()).toMatch(/parentSeq 99/);
+    expect(Array.from(badParent.pathSeqs(2))).toEqual([2]);
   });
 });
 
@@ -117,7 +152,9 @@ describe("11.21 Entry table: the active open", () => {
     const ctx = store.buildContext();
     expect(ctx).toEqual((await openSession(file)).buildContext());
     expect(store.stats.indexBytes).toBe(0);
-    expect(store.stats.tableBytes).toBeGreaterThanOrEqual(statSync(join(root, TABLE)).size);
+    // The table's head (parents, types, roles) and the rows of the entries used: a small part of it.
+    expect(store.stats.tableBytes).toBeGreaterThan(headBytesFor(n + 6, 1));
+    expect(store.stats.tableBytes).toBeLessThan(statSync(join(root, TABLE)).size / 4);
     // compaction + the 10 kept + the 5 after it; the model comes from the last assistant among those.
     expect(store.stats.framesParsed).toBe(16);
     expect(new Set(reads.filter((f) => !f.startsWith("segments/")))).toEqual(new Set([TABLE, "index/offsets.jsonl"]));
@@ -153,11 +190,26 @@ describe("11.21 Entry table: the active open", () => {
     const tablePath = join(root, TABLE);
     utimesSync(tablePath, later, later);
     expect((await readEntryTable(root)).table).toBeDefined();
-    const bytes = readFileSync(tablePath);
-    bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 1;
-    writeFileSync(tablePath, bytes);
+    const good = readFileSync(tablePath);
+    // A byte of a parent id (in the rows part): an open reads only the rows it uses, and
+    // those it checks against their frames; read whole, the table is refused.
+    const restDamaged = Buffer.from(good);
+    restDamaged[good.length - 3] = (restDamaged[good.length - 3] as number) ^ 1;
+    writeFileSync(tablePath, restDamaged);
     utimesSync(tablePath, later, later);
     expect((await readEntryTable(root)).reason).toMatch(/checksum/);
+    const kept = await readEntryTable(root, { keepOpen: true });
+    expect(kept.table).toBeDefined();
+    kept.table?.close();
+    const s = await openSidecar(file, { mode: "active" });
+    expect(s.buildContext()).toEqual(expected);
+    await s.close();
+    // A byte of the head: the table is refused at once, and the open reads offsets.jsonl.
+    const headDamaged = Buffer.from(good);
+    headDamaged[70] = (headDamaged[70] as number) ^ 1;
+    writeFileSync(tablePath, headDamaged);
+    utimesSync(tablePath, later, later);
+    expect((await readEntryTable(root, { keepOpen: true })).reason).toMatch(/checksum/);
     await check("table damaged");
     rmSync(tablePath);
     expect((await readEntryTable(root)).reason).toMatch(/no entry table/);
