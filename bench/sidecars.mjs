@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
 /** What a session copy's sidecar holds; a copy made with an older layout is made again. */
-const SIDECAR_LAYOUT = "entry-table-1";
+const SIDECAR_LAYOUT = "entry-table-2";
 
 function stampOf(src, withSidecar, layout) {
   const st = statSync(src);

@@ -39,6 +39,11 @@ export interface SidecarStoreParts {
   maxFrameBytes?: number;
 }
 
+
+
+/** Context frames are read close together: a small read-ahead, not the sequential reader's 1 MiB. */
+const NEAR_WINDOW = 64 * 1024;
+
 const EMPTY_CONTEXT = (): SessionContext => ({ messages: [], thinkingLevel: "off", model: null });
 
 /**
@@ -74,6 +79,7 @@ export class SidecarStore {
   private readonly reader: SegmentReader;
   /** Read-ahead, for runs of consecutive frames (full and tail loads, readAll, readTail). */
   private readonly sequential: SegmentReader;
+  private readonly near: SegmentReader;
   private readonly checks: FrameChecks;
   private readonly retain: boolean;
 
@@ -91,6 +97,7 @@ export class SidecarStore {
     this.retain = p.retain;
     this.reader = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, window: 0, maxFrameBytes: p.maxFrameBytes });
     this.sequential = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, maxFrameBytes: p.maxFrameBytes });
+    this.near = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, window: NEAR_WINDOW, maxFrameBytes: p.maxFrameBytes });
     this.loaded = p.records;
     this.treeValue = this.makeTree(p.leafId);
   }
@@ -394,7 +401,7 @@ export class SidecarStore {
   /** One entry read from its frame by entrySeq (frames close together share a read). */
   private entryOfSeq(seq: number): SessionEntry {
     const row = this.rowOf(seq) as OffsetIndexRow;
-    return this.decode(row, this.sequential.readSync(row)).entry;
+    return this.decode(row, this.near.readSync(row)).entry;
   }
 
   /** buildContext at any entry of the store, reading only that entry's path. */
@@ -425,5 +432,6 @@ export class SidecarStore {
     this.table?.close();
     await this.reader.close();
     await this.sequential.close();
+    await this.near.close();
   }
 }
