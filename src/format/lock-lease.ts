@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { SessfmtError } from "./errors.js";
-import { acquireLock, DEFAULT_LOCK_MAX_RETRY_MS, type LockHandle, type LockOptions } from "./lock.js";
+import { acquireLock, DEFAULT_LOCK_MAX_RETRY_MS, sleep, type LockHandle, type LockOptions } from "./lock.js";
 
 /**
  * A writer's lease on the cross-process lock of its session file (SPEC 8.3).
@@ -126,7 +126,7 @@ export class LockLease {
       await this.endFullLease(cur);
     }
     const wait = this.yieldUntil - Date.now();
-    if (wait > 0) await pause(wait, this.opts.lock.signal);
+    if (wait > 0) await sleep(wait, this.opts.lock.signal);
     return this.acquire();
   }
 
@@ -235,17 +235,5 @@ function lostLock(lock: LockHandle, how: string, cause: unknown): SessfmtError {
   return new SessfmtError("E_LOCK_COMPROMISED", `the lock ${lock.lockPath} ${how}; nothing written, another writer may have written meanwhile`, {
     file: lock.file,
     cause,
-  });
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(finish, ms);
-    function finish(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", finish);
-      done();
-    }
-    signal?.addEventListener("abort", finish, { once: true });
   });
 }

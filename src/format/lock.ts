@@ -71,7 +71,8 @@ async function canonical(file: string): Promise<string> {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Wait `ms`, or less when `signal` aborts (the caller checks the signal after). */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((done) => {
     const timer = setTimeout(finish, ms);
     function finish(): void {
