@@ -245,6 +245,7 @@ export class SidecarStore {
       throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(leafId)}`, { file: this.root });
     }
     if (this.table) {
+      this.table.loadAll(); // a row for every entry on the path: one read of the table's rows
       const out: SidecarEntry[] = [];
       for (const seq of this.table.pathSeqs(start.entrySeq)) out.push(await this.readRow(this.rowOf(seq) as OffsetIndexRow, true));
       return out;
