@@ -3,36 +3,24 @@
  * Counts: SESSFMT_KILLS / SESSFMT_UPGRADE_KILLS (short by default, long with SESSFMT_SOAK=1);
  * replay a failing campaign with SESSFMT_CRASH_SEED=<seed printed in the failure>.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rewriteFileAtomic } from "../../src/index.js";
-import { makeTempDir } from "../helpers/session-files.js";
 import { listDir } from "../helpers/reliability/disk.js";
 import { appendCrashCampaign } from "../helpers/reliability/append-crash.js";
 import { crashSeed, runCrashCampaign } from "../helpers/reliability/crash-harness.js";
 import { upgradeCrashCampaign } from "../helpers/reliability/upgrade-crash.js";
 import { hangGuardMs, scale } from "../helpers/reliability/scale.js";
 import { fileTally } from "../helpers/reliability/tally.js";
+import { scratchRoot } from "../helpers/reliability/scratch-root.js";
 
 const tally = fileTally("crash");
 const LARGE_V1 = fileURLToPath(new URL("../../fixtures/real/large-session.jsonl", import.meta.url));
 
-let tmp: ReturnType<typeof makeTempDir>;
-let root: string;
-beforeAll(() => {
-  tmp = makeTempDir("sessfmt-crash-");
-  root = realpathSync(tmp.dir);
-});
-afterAll(() => tmp.cleanup());
-
-function dirFor(name: string): string {
-  const d = join(root, name);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
+const dirFor = scratchRoot("sessfmt-crash-");
 
 describe("an append killed at any point loses nothing acknowledged and never glues a line", () => {
   const modes = [

@@ -6,32 +6,20 @@
  * failing campaign with SESSFMT_CRASH_SEED=<seed printed in the failure>.
  * Also: two processes migrating one file at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { migrationStatus, verifyV2AgainstJsonl } from "../../src/index.js";
-import { makeTempDir } from "../helpers/session-files.js";
 import { CHILD_OPERATIONS, Child } from "../helpers/reliability/child.js";
 import { crashSeed, prng, runCrashCampaign } from "../helpers/reliability/crash-harness.js";
 import { sidecarCrashCampaign, writeSession, type SidecarOp } from "../helpers/reliability/sidecar-crash.js";
 import { hangGuardMs, sidecarScale } from "../helpers/reliability/sidecar-scale.js";
 import { fileTally } from "../helpers/reliability/tally.js";
+import { scratchRoot } from "../helpers/reliability/scratch-root.js";
 
 const tally = fileTally("sidecar-crash");
 
-let tmp: ReturnType<typeof makeTempDir>;
-let root: string;
-beforeAll(() => {
-  tmp = makeTempDir("sessfmt-sidecar-crash-");
-  root = realpathSync(tmp.dir);
-});
-afterAll(() => tmp.cleanup());
-
-function dirFor(name: string): string {
-  const d = join(root, name);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
+const dirFor = scratchRoot("sessfmt-sidecar-crash-");
 
 describe("a sidecar operation killed at any point leaves the JSONL untouched, and recover ends migrated or unmigrated", () => {
   const ops: { op: SidecarOp; seedOffset: number }[] = [

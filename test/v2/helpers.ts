@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, copyFileSync, mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openSessionSync, isSessfmtError, type SessfmtErrorCode } from "../../src/index.js";
 import { expect } from "vitest";
@@ -76,4 +77,18 @@ export async function rejectsWith(p: Promise<unknown>, code: SessfmtErrorCode): 
 
 export function read(file: string): Buffer {
   return readFileSync(file);
+}
+
+/** SHA-256 of every file under `root`, by root-relative path: a store's bytes, to compare. */
+export function fileHashes(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[relative(root, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
+    }
+  };
+  walk(root);
+  return out;
 }

@@ -2,27 +2,14 @@
  * SPEC 11.15: rebuilding the index from the segments.
  */
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
-import { createHash } from "node:crypto";
+import { join } from "node:path";
+
 import { afterAll, describe, expect, it } from "vitest";
 import { createV2SidecarFromJsonl, rebuildSidecarIndex, syncSidecar, validateSidecar, type RebuildReport } from "../../src/index.js";
-import { HEADER, linear, rejectsWith, Scratch, writeSession } from "./helpers.js";
+import { HEADER, linear, rejectsWith, Scratch, writeSession, fileHashes } from "./helpers.js";
 
 const scratch = new Scratch();
 afterAll(() => scratch.remove());
-
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(root, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
-    }
-  };
-  walk(root);
-  return out;
-}
 
 async function store(entries = 9, segmentBytes = 800) {
   const dir = scratch.sub();
@@ -72,13 +59,13 @@ describe("11.15 Rebuilding the index", () => {
     seg1[seg1.indexOf('"payload"') + 3] = 0x7b; // the frame no longer parses
     writeFileSync(s.seg(1), seg1);
     rmSync(s.index);
-    const before = snapshot(s.root);
+    const before = fileHashes(s.root);
     const err = await rejectsWith(rebuildSidecarIndex(s.file), "E_SIDECAR_CORRUPT");
     expect(err.message).toMatch(/segments\/0000000000000001\.seg:byte 0/);
     const data = err.data as { problems: { code: string }[]; laterSegments: string[] };
     expect(data.problems.map((p) => p.code)).toEqual(["frame_invalid"]);
     expect(data.laterSegments.length).toBeGreaterThan(1);
-    expect(snapshot(s.root)).toEqual(before);
+    expect(fileHashes(s.root)).toEqual(before);
   });
 
   it("with onCorruption 'truncate' it cuts at the damage, moves every later segment aside, says how much, and a sync restores the rest from the JSONL", async () => {

@@ -1,9 +1,9 @@
 /**
  * SPEC 11.7 (checkpoints) and 11.16 (rollback to a checkpoint).
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createHash } from "node:crypto";
-import { join, relative } from "node:path";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   appendMigrationEvent,
@@ -18,23 +18,10 @@ import {
   syncSidecar,
   validateSidecar,
 } from "../../src/index.js";
-import { HEADER, linear, msg, rejectsWith, Scratch, writeSession } from "./helpers.js";
+import { HEADER, linear, msg, rejectsWith, Scratch, writeSession, fileHashes } from "./helpers.js";
 
 const scratch = new Scratch();
 afterAll(() => scratch.remove());
-
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(root, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
-    }
-  };
-  walk(root);
-  return out;
-}
 
 async function grow(file: string, from: number, to: number): Promise<void> {
   const lines: string[] = [];
@@ -117,10 +104,10 @@ describe("11.16 Rollback to a checkpoint", () => {
     const b = readFileSync(seg);
     b[b.indexOf("text")] = 0x54;
     writeFileSync(seg, b);
-    const before = snapshot(r.root);
+    const before = fileHashes(r.root);
     const err = await rejectsWith(rollbackToCheckpoint(file, 1), "E_SIDECAR_CORRUPT");
     expect(err.message).toMatch(/refused before any change: segments\/0000000000000001\.seg:byte \d+ \(entrySeq 1\): \[frame_crc_mismatch\]/);
-    expect(snapshot(r.root)).toEqual(before);
+    expect(fileHashes(r.root)).toEqual(before);
     expect((await readMigrationEvents(file)).events).toEqual([]);
   });
 

@@ -5,31 +5,18 @@
  */
 import fc from "fast-check";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createCheckpoint, createV2SidecarFromJsonl, exportJsonlFromSidecar, openSession, openSidecar, readManifest, syncSidecar, validateSidecar } from "../../src/index.js";
 import { sessionArb, sessionText } from "../shared/sessions.js";
-import { expectedExport, fixedClock, Scratch } from "./helpers.js";
+import { expectedExport, fixedClock, Scratch, fileHashes } from "./helpers.js";
 
 const scratch = new Scratch();
 /** Runs per property; SESSFMT_V2_RUNS raises it for a soak. */
 const runs = (n: number): number => Number(process.env.SESSFMT_V2_RUNS) || n;
 afterAll(() => scratch.remove());
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
-
-function storeFiles(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(root, p)] = sha(readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 /** The chain over the valid entry lines, computed with node:crypto only. */
 function independentChain(file: string): string {
@@ -101,8 +88,8 @@ describe("11.13 Appending through syncs equals creating at once", () => {
         const file2 = join(once, `c${n++}.jsonl`);
         writeFileSync(file2, text);
         const fresh = await createV2SidecarFromJsonl(file2, { now, segmentBytes, verify: false });
-        const a = storeFiles(join(dir, `c${n - 1}.v2`));
-        const b = storeFiles(fresh.root);
+        const a = fileHashes(join(dir, `c${n - 1}.v2`));
+        const b = fileHashes(fresh.root);
         const fpA = JSON.parse(readFileSync(join(dir, `c${n - 1}.v2/sessfmt-source.json`), "utf8"));
         const fpB = JSON.parse(readFileSync(join(fresh.root, "sessfmt-source.json"), "utf8"));
         delete a["sessfmt-source.json"];

@@ -3,28 +3,15 @@
  */
 import { createHash } from "node:crypto";
 import { appendFileSync, copyFileSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createV2SidecarFromJsonl, openSidecar, readFingerprint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
-import { copyFixture, fixedClock, HEADER, linear, msg, rejectsWith, Scratch, writeSession } from "./helpers.js";
+import { copyFixture, fixedClock, HEADER, linear, msg, rejectsWith, Scratch, writeSession, fileHashes } from "./helpers.js";
 
 const scratch = new Scratch();
 afterAll(() => scratch.remove());
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
-
-function files(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(root, p)] = sha(readFileSync(p));
-    }
-  };
-  walk(root);
-  return out;
-}
 
 describe("11.9 Source fingerprint", () => {
   it("records the JSONL's size, mtime, header hash and the hash, end and last line of the indexed prefix", async () => {
@@ -66,14 +53,14 @@ describe("11.9 Source fingerprint", () => {
     const dir = scratch.sub();
     const file = writeSession(dir, [HEADER, ...linear(5)]);
     const r = await createV2SidecarFromJsonl(file);
-    const before = files(r.root);
+    const before = fileHashes(r.root);
     expect((await sidecarInfo(file)).freshness.state).toBe("fresh");
     appendFileSync(file, `${JSON.stringify(msg("e6", "e5"))}\n`);
     expect((await sidecarInfo(file)).freshness).toMatchObject({ state: "behind" });
     const text = readFileSync(file, "utf8").replace("text", "TEXT");
     writeFileSync(file, text);
     expect((await sidecarInfo(file)).freshness.state).toBe("stale");
-    expect(files(r.root)).toEqual(before);
+    expect(fileHashes(r.root)).toEqual(before);
     const { rmSync } = await import("node:fs");
     rmSync(join(r.root, "sessfmt-source.json"));
     expect((await sidecarInfo(file)).freshness.state).toBe("unknown");
@@ -118,11 +105,11 @@ describe("11.13 Sync", () => {
     const file = writeSession(dir, [HEADER, ...linear(4)]);
     const r = await createV2SidecarFromJsonl(file);
     writeFileSync(file, readFileSync(file, "utf8").replace('"e2"', '"E2"').replace('"e2"', '"E2"'));
-    const before = files(r.root);
+    const before = fileHashes(r.root);
     const rep = await syncSidecar(file);
     expect(rep.action).toBe("stale");
     expect(rep.freshness.reason).toMatch(/prefix/);
-    expect(files(r.root)).toEqual(before);
+    expect(fileHashes(r.root)).toEqual(before);
     const rebuilt = await syncSidecar(file, { rebuild: true });
     expect(rebuilt).toMatchObject({ action: "rebuilt", entries: 4 });
     const store = await openSidecar(file);
@@ -161,8 +148,8 @@ describe("11.13 Sync", () => {
     const once = scratch.sub();
     copyFileSync(file, join(once, "s.jsonl"));
     const fresh = await createV2SidecarFromJsonl(join(once, "s.jsonl"), { now, segmentBytes: 700 });
-    const a = files(r.root);
-    const b = files(fresh.root);
+    const a = fileHashes(r.root);
+    const b = fileHashes(fresh.root);
     delete a["sessfmt-source.json"];
     delete b["sessfmt-source.json"];
     // Moved-aside segments aside, the store is byte for byte the one a single creation writes.
