@@ -1,13 +1,14 @@
+import { readdirSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { SessfmtError } from "../format/errors.js";
+import { SessfmtError, ioError } from "../format/errors.js";
 import { syncDirectory } from "../format/durability.js";
 import { writeFully } from "../format/atomic.js";
 import { decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { decodeLedgerEvent, checkLedgerEvent, encodeLedgerEvent, type MigrationEvent } from "./ledger.js";
 import { decodeManifest, encodeManifest, type Manifest } from "./manifest.js";
 import { CHECKPOINTS_DIR, checkpointRelPath, inRoot, LEDGER_FILE, MANIFEST_FILE, parseSeqName, SEGMENTS_DIR, segmentRelPath } from "./layout.js";
-import { checkRealDir, createExclusive, lstatOrUndefined, openAppend, openRead, writeFileAtomic } from "./fs-safe.js";
+import { checkRealDir, checkRealDirSync, createExclusive, lstatOrUndefined, lstatOrUndefinedSync, openAppend, openRead, readSmallFileSync, writeFileAtomic } from "./fs-safe.js";
 import { problem, type SidecarProblem } from "./problems.js";
 
 /** Reading and writing the small files of a root: manifest, checkpoints, ledger, segment list. */
@@ -30,16 +31,21 @@ export const MAX_CHECKPOINT_BYTES = 1 << 20;
 export type ManifestRead = { state: "missing" } | { state: "invalid"; message: string } | { state: "ok"; manifest: Manifest };
 
 export async function readManifestFile(root: string): Promise<ManifestRead> {
+  return readManifestFileSync(root);
+}
+
+/** readManifestFile, synchronously (it is one small read; see fs-safe.ts). */
+export function readManifestFileSync(root: string): ManifestRead {
   const path = inRoot(root, MANIFEST_FILE);
-  if (!(await lstatOrUndefined(path))) return { state: "missing" };
-  let text: string;
+  let bytes: Buffer | undefined;
   try {
-    text = await readSmall(path, MAX_MANIFEST_BYTES);
+    bytes = readSmallFileSync(path, MAX_MANIFEST_BYTES);
   } catch (err) {
     if (err instanceof SessfmtError && err.code === "E_SIDECAR_CORRUPT") return { state: "invalid", message: err.message };
     throw err;
   }
-  const d = decodeManifest(text);
+  if (!bytes) return { state: "missing" };
+  const d = decodeManifest(bytes.toString("utf8"));
   return d.ok ? { state: "ok", manifest: d.value } : { state: "invalid", message: d.message };
 }
 
@@ -57,22 +63,48 @@ export interface SegmentFile {
   size: number;
 }
 
-/** The `<16 digits>.seg` files of segments/, by sequence (other names, e.g. `.bak`, ignored). */
+/**
+ * The `<16 digits>.seg` files of segments/, by sequence (other names, e.g. `.bak`, ignored).
+ * A readdir and an lstat a segment, made synchronously (see fs-safe.ts).
+ */
 export async function listSegmentFiles(root: string): Promise<SegmentFile[]> {
   const dir = inRoot(root, SEGMENTS_DIR);
-  if (!(await checkRealDir(dir))) return [];
+  if (!checkRealDirSync(dir)) return [];
   const out: SegmentFile[] = [];
-  for (const name of await readdir(dir)) {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    throw ioError(err, dir, "cannot list the directory");
+  }
+  for (const name of names) {
     const seq = parseSeqName(name, ".seg");
     if (seq === undefined) continue;
-    const path = inRoot(root, segmentRelPath(seq));
-    const st = await lstatOrUndefined(path);
-    if (!st) continue;
-    if (st.isSymbolicLink()) throw new SessfmtError("E_PATH_UNSAFE", "segment is a symbolic link; refusing to follow it", { file: path });
-    if (!st.isFile()) throw new SessfmtError("E_NOT_A_FILE", "segment is not a regular file", { file: path });
-    out.push({ segmentSeq: seq, file: segmentRelPath(seq), size: st.size });
+    const size = segmentSize(inRoot(root, segmentRelPath(seq)));
+    if (size !== undefined) out.push({ segmentSeq: seq, file: segmentRelPath(seq), size });
   }
   return out.sort((a, b) => a.segmentSeq - b.segmentSeq);
+}
+
+/**
+ * The sizes of these segments (by sequence) that exist, each found with one lstat; the same
+ * refusals as listSegmentFiles for a segment that is a symlink or not a regular file.
+ */
+export function segmentSizes(root: string, seqs: Iterable<number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const seq of seqs) {
+    const size = segmentSize(inRoot(root, segmentRelPath(seq)));
+    if (size !== undefined) out.set(seq, size);
+  }
+  return out;
+}
+
+function segmentSize(path: string): number | undefined {
+  const st = lstatOrUndefinedSync(path);
+  if (!st) return undefined;
+  if (st.isSymbolicLink()) throw new SessfmtError("E_PATH_UNSAFE", "segment is a symbolic link; refusing to follow it", { file: path });
+  if (!st.isFile()) throw new SessfmtError("E_NOT_A_FILE", "segment is not a regular file", { file: path });
+  return st.size;
 }
 
 export interface CheckpointsRead {

@@ -6,7 +6,7 @@ import { EntryTable, EntryTableError, encodeEntryTable, headBytesFor, restInMemo
 import { readIndexFile } from "./index-file.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { ENTRY_TABLE_FILE, INDEX_FILE, inRoot } from "./layout.js";
-import { lstatOrUndefined, openRead, writeFileAtomic } from "./fs-safe.js";
+import { lstatOrUndefinedSync, openReadSyncOrUndefined, writeFileAtomic } from "./fs-safe.js";
 import { problem, type SidecarProblem } from "./problems.js";
 import type { ReadObserver, ReadStats } from "./read-stats.js";
 import { corrupt, SegmentReader } from "./segment-reader.js";
@@ -82,14 +82,14 @@ function decodeTable(fd: number, path: string, size: number, opts: EntryTableRea
   return new EntryTable(head, rest, ENTRY_TABLE_FILE);
 }
 
-async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
-  const fh = await openRead(path);
+/** `length` bytes at `offset` of a regular file (fewer at its end), without following a symlink. */
+function readAt(path: string, offset: number, length: number): Buffer {
+  const fd = openReadSyncOrUndefined(path);
+  if (fd === undefined) throw new SessfmtError("E_NOT_FOUND", "file vanished while being read", { file: path });
   try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(buf, 0, length, offset);
-    return buf.subarray(0, bytesRead);
+    return readFully(fd, path, length, offset);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -102,10 +102,11 @@ async function readAt(path: string, offset: number, length: number): Promise<Buf
 export async function readEntryTable(root: string, opts: EntryTableReadOptions = {}): Promise<EntryTableRead> {
   const path = inRoot(root, ENTRY_TABLE_FILE);
   const indexPath = inRoot(root, INDEX_FILE);
-  const st = await lstatOrUndefined(path);
+  // Synchronous calls throughout: each is cheaper than a thread-pool round trip (fs-safe.ts).
+  const st = lstatOrUndefinedSync(path);
   if (!st) return { reason: "no entry table" };
   if (!st.isFile()) return { reason: "the entry table is not a regular file" };
-  const indexSt = await lstatOrUndefined(indexPath);
+  const indexSt = lstatOrUndefinedSync(indexPath);
   if (!indexSt?.isFile()) return { reason: "no index to check the entry table against" };
   if (indexSt.mtimeMs > st.mtimeMs) return { reason: "the index changed after the entry table was written" };
   let fd: number;
@@ -132,7 +133,7 @@ export async function readEntryTable(root: string, opts: EntryTableReadOptions =
     if (last.length > indexSt.size) return { reason: "the index is shorter than the entry table's last row" };
     // The last row plus the byte before it, which must end the previous row.
     const from = indexSt.size - last.length - (indexSt.size > last.length ? 1 : 0);
-    const tail = await readAt(indexPath, from, indexSt.size - from);
+    const tail = readAt(indexPath, from, indexSt.size - from);
     if (opts.stats) opts.stats.tableBytes += tail.length;
     opts.onRead?.(INDEX_FILE, from, tail.length);
     const lead = tail.length - last.length;

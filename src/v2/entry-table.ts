@@ -43,6 +43,10 @@ const SEGMENT_BYTES = 16;
 /** Bytes per entry in the head's columns, and per row in the rest. */
 const HEAD_COLUMN_BYTES = 4 + 1 + 1;
 const ROW_BYTES = 32;
+/** prefetch reads wanted rows at most this many rows apart together (see there). */
+const RUN_GAP = 8;
+const RUN_MAX_ROWS = 4096;
+const RUN_MAX_ID_BYTES = 1 << 20;
 
 /** Where the head ends (the rest starts) for n entries and s segments. */
 export function headBytesFor(n: number, s: number): number {
@@ -328,22 +332,45 @@ export class EntryTable {
     return { byteOffset, segmentSeq, frameSeq, byteLength, crc: rec.readUInt32LE(at + 20), idStart, idEnd, id: ids(idStart, idEnd) };
   }
 
-  /** Read the rows of these entry indexes (the file opened once), unless already read. */
+  /**
+   * Read the rows of these entry indexes (the file opened once), unless already read.
+   * Wanted entries at most RUN_GAP rows apart are read as one run: one read for their rows
+   * (and the row before the first, whose idEnd is where its id starts) and one for their
+   * ids. A path is mostly consecutive entrySeqs, so a walk along it costs a couple of reads
+   * per block instead of two per entry.
+   */
   prefetch(indexes: Iterable<number>): void {
     if (this.all) return;
-    const want = [...new Set(indexes)].filter((i) => Number.isInteger(i) && i >= 0 && i < this.count && !this.cache.has(i));
+    const want = [...new Set(indexes)].filter((i) => Number.isInteger(i) && i >= 0 && i < this.count && !this.cache.has(i)).sort((a, b) => a - b);
     if (want.length === 0) return;
-    const idsAt = ROW_BYTES * this.count;
     this.rest.batch((read) => {
-      for (const i of want) {
-        // Entry i's row and the one before it (whose idEnd is where i's id starts).
-        const from = i === 0 ? 0 : ROW_BYTES * (i - 1);
-        const rec = read(from, ROW_BYTES * (i === 0 ? 1 : 2));
-        if (rec.length < (i === 0 ? 1 : 2) * ROW_BYTES) throw this.corrupt(i, "is beyond the end of the table");
-        const idStart = i === 0 ? 0 : rec.readUInt32LE(24);
-        this.cache.set(i, this.rowFrom(i, rec, i === 0 ? 0 : ROW_BYTES, idStart, (s, e) => Buffer.from(read(idsAt + s, e - s))));
+      for (let a = 0; a < want.length; ) {
+        let b = a;
+        while (b + 1 < want.length && (want[b + 1] as number) - (want[b] as number) <= RUN_GAP && (want[b + 1] as number) - (want[a] as number) < RUN_MAX_ROWS) b++;
+        this.readRun(read, want.slice(a, b + 1));
+        a = b + 1;
       }
     });
+  }
+
+  /** One run of prefetch: `run` ascending, close together. */
+  private readRun(read: (offset: number, length: number) => Buffer, run: number[]): void {
+    const lo = run[0] as number;
+    const hi = run[run.length - 1] as number;
+    const first = lo === 0 ? 0 : lo - 1;
+    const rec = read(ROW_BYTES * first, ROW_BYTES * (hi - first + 1));
+    if (rec.length < ROW_BYTES * (hi - first + 1)) throw this.corrupt(hi, "is beyond the end of the table");
+    const idStartOf = (i: number): number => (i === 0 ? 0 : rec.readUInt32LE(ROW_BYTES * (i - 1 - first) + 24));
+    const idsAt = ROW_BYTES * this.count;
+    // The run's ids in one read when their spans are sane; rowFrom checks each entry's own
+    // span before its id is taken, and a span outside the read is read on its own.
+    const s0 = idStartOf(lo);
+    const e1 = rec.readUInt32LE(ROW_BYTES * (hi - first) + 24);
+    const ids = s0 <= e1 && e1 <= this.idsBytes && e1 - s0 <= RUN_MAX_ID_BYTES ? read(idsAt + s0, e1 - s0) : undefined;
+    for (const i of run) {
+      const take = (s: number, e: number): Buffer => (ids && s >= s0 && e <= s0 + ids.length ? ids.subarray(s - s0, e - s0) : Buffer.from(read(idsAt + s, e - s)));
+      this.cache.set(i, this.rowFrom(i, rec, ROW_BYTES * (i - first), idStartOf(i), take));
+    }
   }
 
   private rowAt(i: number): Row {

@@ -4,7 +4,8 @@ import type { Session } from "../format/session.js";
 import type { EntryRecord } from "../format/record.js";
 import { isLowerSha256Hex } from "./hash.js";
 import { inRoot, SOURCE_FILE } from "./layout.js";
-import { lstatOrUndefined, openRead, writeFileAtomic } from "./fs-safe.js";
+import { readSmallFileSync, writeFileAtomic } from "./fs-safe.js";
+import { SessfmtError } from "../format/errors.js";
 import { readHeaderLine, readRange, sha256OfRange } from "./source-file.js";
 import { payloadSha256 } from "./hash.js";
 import type { Decoded } from "./frame.js";
@@ -91,17 +92,25 @@ export function decodeFingerprint(text: string): Decoded<SourceFingerprint> {
 
 export type FingerprintRead = { state: "missing" } | { state: "invalid"; message: string } | { state: "ok"; fingerprint: SourceFingerprint };
 
+/** The fingerprint file's read limit: it holds a few hundred bytes. */
+export const MAX_FINGERPRINT_BYTES = 1 << 20;
+
 export async function readFingerprint(root: string): Promise<FingerprintRead> {
+  return readFingerprintSync(root);
+}
+
+/** readFingerprint, synchronously (it is one small read; see fs-safe.ts). */
+export function readFingerprintSync(root: string): FingerprintRead {
   const path = inRoot(root, SOURCE_FILE);
-  if (!(await lstatOrUndefined(path))) return { state: "missing" };
-  const fh = await openRead(path);
-  let text: string;
+  let bytes: Buffer | undefined;
   try {
-    text = await fh.readFile("utf8");
-  } finally {
-    await fh.close();
+    bytes = readSmallFileSync(path, MAX_FINGERPRINT_BYTES);
+  } catch (err) {
+    if (err instanceof SessfmtError && err.code === "E_SIDECAR_CORRUPT") return { state: "invalid", message: err.message };
+    throw err;
   }
-  const d = decodeFingerprint(text);
+  if (!bytes) return { state: "missing" };
+  const d = decodeFingerprint(bytes.toString("utf8"));
   return d.ok ? { state: "ok", fingerprint: d.value } : { state: "invalid", message: d.message };
 }
 

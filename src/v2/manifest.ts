@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isLowerSha256Hex, isUpperCrcHex } from "./hash.js";
 import type { Decoded } from "./frame.js";
 
@@ -116,7 +116,7 @@ function ordered(m: Manifest): Manifest {
 export function manifestHash(m: Manifest): string {
   const o = ordered(m);
   o.integrity.manifestHash = "";
-  return createHash("sha256").update(JSON.stringify(o)).digest("hex");
+  return hash("sha256", JSON.stringify(o), "hex");
 }
 
 /** The manifest as written: manifestHash filled in, pretty-printed. */

@@ -1,6 +1,5 @@
 import { SessfmtError } from "../format/errors.js";
-import { listSegmentFiles, readManifestFile } from "./artifacts.js";
-import { readFingerprint } from "./fingerprint.js";
+import { listSegmentFiles, segmentSizes } from "./artifacts.js";
 import type { SidecarRecord } from "./frame-check.js";
 import { readIndexFile } from "./index-file.js";
 import type { EntryTable } from "./entry-table.js";
@@ -66,9 +65,12 @@ async function checkStructure(root: string, rows: readonly OffsetIndexRow[], pro
   return warnings;
 }
 
-/** The same checks from the entry table: every segment it names exists and holds its frames. */
-async function checkTableStructure(root: string, table: EntryTable, problems: SidecarProblem[]): Promise<SidecarProblem[]> {
-  const segments = new Map((await listSegmentFiles(root)).map((s) => [s.segmentSeq, s.size]));
+/**
+ * The same checks from the entry table: every segment it names exists and holds its frames.
+ * The table names its segments, so each is looked at with one lstat (no directory listing).
+ */
+function checkTableStructure(root: string, table: EntryTable, problems: SidecarProblem[]): SidecarProblem[] {
+  const segments = segmentSizes(root, table.segmentEnds().keys());
   const ends = table.segmentEnds();
   for (const [seq, end] of ends) {
     const size = segments.get(seq);
@@ -110,7 +112,7 @@ async function openWith(target: SidecarTarget, table: EntryTable | undefined, st
   const problems: SidecarProblem[] = [];
   let rows: OffsetIndexRow[] | undefined;
   let warnings: SidecarProblem[];
-  if (table) warnings = await checkTableStructure(target.root, table, problems);
+  if (table) warnings = checkTableStructure(target.root, table, problems);
   else {
     const idx = await readIndexFile(target.root, { stats, onRead: opts.onRead, signal: opts.signal });
     problems.push(...idx.problems);
@@ -123,8 +125,6 @@ async function openWith(target: SidecarTarget, table: EntryTable | undefined, st
     (err.data as { problems: SidecarProblem[] }).problems = problems;
     throw err;
   }
-  const mf = await readManifestFile(target.root);
-  const fp = await readFingerprint(target.root);
   const totalBytes = table ? table.totalFrameBytes() : (rows as OffsetIndexRow[]).reduce((n, r) => n + r.byteLength, 0);
   const retain = opts.retainEntries ?? totalBytes <= RETAIN_LIMIT;
 
@@ -136,8 +136,6 @@ async function openWith(target: SidecarTarget, table: EntryTable | undefined, st
     ...(table ? { table } : {}),
     records: [],
     leafId: null,
-    manifest: mf.state === "ok" ? mf.manifest : undefined,
-    fingerprint: fp.state === "ok" ? fp.fingerprint : undefined,
     warnings,
     stats,
     onRead: opts.onRead,

@@ -6,7 +6,8 @@ import { checkIndexedFrame, CHEAP_CHECKS, FULL_CHECKS, recordFromFrame, type Fra
 import type { OffsetIndexRow } from "./index-row.js";
 import { ROLE_ASSISTANT, TYPE_BRANCH_SUMMARY, TYPE_COMPACTION, TYPE_CUSTOM_MESSAGE, TYPE_MESSAGE, TYPE_MODEL_CHANGE, TYPE_THINKING_LEVEL_CHANGE, type EntryTable } from "./entry-table.js";
 import type { Manifest, StoreHead } from "./manifest.js";
-import type { SourceFingerprint } from "./fingerprint.js";
+import { readManifestFileSync } from "./artifacts.js";
+import { readFingerprintSync, type SourceFingerprint } from "./fingerprint.js";
 import { problem, type SidecarProblem } from "./problems.js";
 import { corrupt, SegmentReader } from "./segment-reader.js";
 import type { ReadObserver, ReadStats } from "./read-stats.js";
@@ -29,8 +30,9 @@ export interface SidecarStoreParts {
   table?: EntryTable;
   records: SidecarRecord[];
   leafId: string | null;
-  manifest: Manifest | undefined;
-  fingerprint: SourceFingerprint | undefined;
+  /** Known manifest and fingerprint; otherwise each is read on first use (see the getters). */
+  manifest?: Manifest | undefined;
+  fingerprint?: SourceFingerprint | undefined;
   warnings: SidecarProblem[];
   stats: ReadStats;
   onRead?: ReadObserver;
@@ -58,8 +60,8 @@ export class SidecarStore {
   /** The JSONL file the sidecar belongs to, when known. */
   readonly file: string | undefined;
   readonly mode: V2OpenMode;
-  readonly manifest: Manifest | undefined;
-  readonly fingerprint: SourceFingerprint | undefined;
+  private manifestValue: { value: Manifest | undefined } | undefined;
+  private fingerprintValue: { value: SourceFingerprint | undefined } | undefined;
   /** Non-fatal findings of the open (e.g. unindexed bytes after the last frame). */
   readonly warnings: readonly SidecarProblem[];
   /** What this store has read from disk so far. */
@@ -89,8 +91,8 @@ export class SidecarStore {
     this.mode = p.mode;
     this.rowsValue = p.rows;
     this.table = p.table;
-    this.manifest = p.manifest;
-    this.fingerprint = p.fingerprint;
+    if ("manifest" in p) this.manifestValue = { value: p.manifest };
+    if ("fingerprint" in p) this.fingerprintValue = { value: p.fingerprint };
     this.warnings = p.warnings;
     this.stats = p.stats;
     this.checks = p.verify ? FULL_CHECKS : CHEAP_CHECKS;
@@ -132,7 +134,7 @@ export class SidecarStore {
       const records: SidecarRecord[] = [];
       for (const seq of pending.seqs) {
         const row = this.rowOf(seq) as OffsetIndexRow;
-        const e = this.decode(row, this.sequential.readSync(row));
+        const e = this.decodeEntry(row, this.sequential.readSync(row));
         if (this.retain) e.record.value = e.entry;
         records.push(e.record);
       }
@@ -177,6 +179,28 @@ export class SidecarStore {
     this.settle().setLeaf(id);
   }
 
+  /**
+   * manifest.json (undefined when missing or invalid), read on first use: reading a store's
+   * entries needs neither it nor the fingerprint. An unsafe file (a symlink) or a failed
+   * read throws here.
+   */
+  get manifest(): Manifest | undefined {
+    if (!this.manifestValue) {
+      const m = readManifestFileSync(this.root);
+      this.manifestValue = { value: m.state === "ok" ? m.manifest : undefined };
+    }
+    return this.manifestValue.value;
+  }
+
+  /** sessfmt-source.json (undefined when missing or invalid), read on first use like the manifest. */
+  get fingerprint(): SourceFingerprint | undefined {
+    if (!this.fingerprintValue) {
+      const f = readFingerprintSync(this.root);
+      this.fingerprintValue = { value: f.state === "ok" ? f.fingerprint : undefined };
+    }
+    return this.fingerprintValue.value;
+  }
+
   /** The row of an entrySeq, or undefined. */
   rowOf(entrySeq: number): OffsetIndexRow | undefined {
     if (this.table && !this.rowsValue) return Number.isSafeInteger(entrySeq) && entrySeq >= 1 && entrySeq <= this.table.count ? this.table.row(entrySeq - 1) : undefined;
@@ -199,14 +223,24 @@ export class SidecarStore {
 
   // ---- frames ----
 
-  private decode(row: OffsetIndexRow, bytes: Buffer): SidecarEntry {
+  /**
+   * A frame's record and entry. `bytes` may be a view of a reader's window, which the next
+   * read reuses: nothing returned points into it.
+   */
+  private decodeEntry(row: OffsetIndexRow, bytes: Buffer): { record: SidecarRecord; entry: SessionEntry; payload: Buffer } {
     const checked = checkIndexedFrame(bytes, row, this.checks);
     const first = checked.problems[0];
     if (first || !checked.frame) throw corrupt(this.root, first ?? problem("frame_invalid", "frame does not decode", { entrySeq: row.entrySeq }));
     this.stats.framesParsed++;
     const rec = recordFromFrame(checked.frame, row);
     if (!rec.record || !rec.value) throw corrupt(this.root, rec.problems[0] ?? problem("payload_invalid", "payload is not an entry", { entrySeq: row.entrySeq }));
-    return { record: rec.record, entry: rec.value, raw: Buffer.from(checked.frame.payload) };
+    return { record: rec.record, entry: rec.value, payload: checked.frame.payload };
+  }
+
+  /** decodeEntry plus a copy of the payload (the exact line bytes) that outlives the read. */
+  private decode(row: OffsetIndexRow, bytes: Buffer): SidecarEntry {
+    const e = this.decodeEntry(row, bytes);
+    return { record: e.record, entry: e.entry, raw: Buffer.from(e.payload) };
   }
 
   /** Read and decode one row's frame (`sequential`: read ahead, the next rows follow). */
@@ -310,7 +344,7 @@ export class SidecarStore {
     return records.map((r) => {
       if (r.value) return r.value;
       const row = this.rowOf(r.entrySeq) as OffsetIndexRow;
-      const e = this.readRowSync(row).entry;
+      const e = this.decodeEntry(row, this.reader.readSync(row)).entry;
       if (this.retain) r.value = e;
       return e;
     });
@@ -402,7 +436,7 @@ export class SidecarStore {
   /** One entry read from its frame by entrySeq (frames close together share a read). */
   private entryOfSeq(seq: number): SessionEntry {
     const row = this.rowOf(seq) as OffsetIndexRow;
-    return this.decode(row, this.near.readSync(row)).entry;
+    return this.decodeEntry(row, this.near.readSync(row)).entry;
   }
 
   /** buildContext at any entry of the store, reading only that entry's path. */

@@ -1,9 +1,9 @@
-import { lstat } from "node:fs/promises";
+import { lstatSync, readdirSync, type Dirent } from "node:fs";
 import { resolve } from "node:path";
-import { SessfmtError } from "../format/errors.js";
+import { SessfmtError, ioError } from "../format/errors.js";
 import { jsonlFileFor, ROOT_DIRS, inRoot } from "./layout.js";
 import { sidecarPath } from "../format/paths.js";
-import { checkRealDir } from "./fs-safe.js";
+import { checkRealDirSync } from "./fs-safe.js";
 
 /** A sidecar addressed by its JSONL file or by its root directory. */
 export interface SidecarTarget {
@@ -20,7 +20,7 @@ export async function resolveTarget(fileOrRoot: string): Promise<SidecarTarget> 
   const p = resolve(fileOrRoot);
   let isDir = false;
   try {
-    const st = await lstat(p);
+    const st = lstatSync(p);
     if (st.isSymbolicLink() && p.endsWith(".v2")) throw new SessfmtError("E_PATH_UNSAFE", "sidecar root is a symbolic link; refusing to follow it", { file: p });
     isDir = st.isDirectory();
   } catch (err) {
@@ -30,11 +30,28 @@ export async function resolveTarget(fileOrRoot: string): Promise<SidecarTarget> 
   return { root: sidecarPath(p), file: p };
 }
 
-/** Throw E_SIDECAR_MISSING unless the root exists; refuse symlinked directories anywhere in it. */
+/**
+ * Throw E_SIDECAR_MISSING unless the root exists; refuse symlinked directories anywhere in it.
+ * Synchronous (see fs-safe.ts): an lstat of the root, then one listing of it gives the kind
+ * of each of its directories (Node falls back to lstat where the file system does not say).
+ */
 export async function requireRoot(t: SidecarTarget): Promise<void> {
-  if (!(await checkRealDir(t.root))) throw new SessfmtError("E_SIDECAR_MISSING", "no V2 sidecar here", { file: t.root });
+  if (!checkRealDirSync(t.root)) throw new SessfmtError("E_SIDECAR_MISSING", "no V2 sidecar here", { file: t.root });
+  let listing: Dirent[];
+  try {
+    listing = readdirSync(t.root, { withFileTypes: true });
+  } catch (err) {
+    throw ioError(err, t.root, "cannot list the sidecar root");
+  }
   const present = new Set<string>();
-  for (const d of ROOT_DIRS) if (await checkRealDir(inRoot(t.root, d))) present.add(d);
+  const wanted = new Set<string>(ROOT_DIRS);
+  for (const d of listing) {
+    if (!wanted.has(d.name)) continue;
+    const path = inRoot(t.root, d.name);
+    if (d.isSymbolicLink()) throw new SessfmtError("E_PATH_UNSAFE", "sidecar directory is a symbolic link; refusing to follow it", { file: path });
+    if (!d.isDirectory()) throw new SessfmtError("E_NOT_A_FILE", "expected a directory", { file: path });
+    present.add(d.name);
+  }
   if (!present.has("segments") && !present.has("index")) {
     throw new SessfmtError("E_SIDECAR_MISSING", "not a V2 sidecar (no segments/ and no index/ directory)", { file: t.root });
   }
