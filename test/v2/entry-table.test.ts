@@ -86,6 +86,41 @@ describe("11.21 Entry table: codec", () => {
     expect(Array.from(t.pathSeqs(2))).toEqual([1, 2]);
   });
 
+  it("rows read on demand, in runs of nearby entries, equal the rows read whole; a run costs two reads", () => {
+    const idArb = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom("é😀", "x"));
+    fc.assert(
+      fc.property(fc.array(idArb, { minLength: 1, maxLength: 200 }), fc.array(fc.nat(), { maxLength: 60 }), (ids, picks) => {
+        const inputs: EntryTableInput[] = ids.map((id, i) => ({ id, parentId: i === 0 ? null : (ids[i - 1] as string), type: "message", role: "user" }));
+        const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 100, byteLength: 100, crc32c: "E3069283" }));
+        const bytes = encodeEntryTable(rows, inputs, 1);
+        const head = headBytesFor(ids.length, 1);
+        const rest = bytes.subarray(head);
+        let reads = 0;
+        const t = new EntryTable(Buffer.from(bytes.subarray(0, head)), {
+          size: rest.length,
+          batch: (fn) =>
+            fn((offset, length) => {
+              reads++;
+              return Buffer.from(rest.subarray(offset, offset + length));
+            }),
+        });
+        const want = picks.map((p) => p % ids.length);
+        t.prefetch(want);
+        const distinct = [...new Set(want)].sort((a, b) => a - b);
+        let runs = 0;
+        for (let k = 0; k < distinct.length; k++) if (k === 0 || (distinct[k] as number) - (distinct[k - 1] as number) > 8) runs++;
+        expect(reads).toBeLessThanOrEqual(2 * runs);
+        // Every wanted row was read by the prefetch: asking for them reads nothing more.
+        const before = reads;
+        for (const i of want) expect(t.row(i)).toEqual(rows[i]);
+        expect(reads).toBe(before);
+        for (let i = 0; i < ids.length; i++) expect(t.row(i)).toEqual(rows[i]);
+        expect(t.id(ids.length - 1)).toBe(ids[ids.length - 1]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it("finds damage: a changed byte in the head is refused when the table is read, one in the rows when they are read whole; a cut table is refused", () => {
     const inputs: EntryTableInput[] = [
       { id: "a", parentId: null, type: "message", role: "user" },

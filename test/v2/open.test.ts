@@ -1,7 +1,7 @@
 /**
  * SPEC 11.11 (opening) and 11.12 (reading).
  */
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createV2SidecarFromJsonl, openSession, openSidecar, validateSidecar, type ReadStats } from "../../src/index.js";
@@ -99,6 +99,56 @@ describe("11.11 Opening", () => {
     rmSync(index);
     const err2 = await rejectsWith(openSidecar(file), "E_SIDECAR_CORRUPT");
     expect((err2.data as { problems: { code: string }[] }).problems.map((p) => p.code)).toContain("index_missing");
+  });
+
+  it("reads manifest.json and sessfmt-source.json on first use: missing or invalid is undefined, a symlink throws there", async () => {
+    const dir = scratch.sub();
+    const file = writeSession(dir, [HEADER, ...linear(3)]);
+    const created = await createV2SidecarFromJsonl(file);
+    const manifestPath = join(created.root, "manifest.json");
+    const sourcePath = join(created.root, "sessfmt-source.json");
+    const manifest = readFileSync(manifestPath);
+    const source = readFileSync(sourcePath);
+
+    // Changed after the open, before first use: the store sees the files as they are then.
+    const store = await openSidecar(file, { mode: "active" });
+    writeFileSync(manifestPath, "{ not json");
+    rmSync(sourcePath);
+    expect(store.buildContext().messages.length).toBe(3);
+    expect(store.manifest).toBeUndefined();
+    expect(store.fingerprint).toBeUndefined();
+    // Read once: later changes are not seen.
+    writeFileSync(manifestPath, manifest);
+    writeFileSync(sourcePath, source);
+    expect(store.manifest).toBeUndefined();
+    await store.close();
+
+    const fresh = await openSidecar(file);
+    expect(fresh.manifest?.head.entrySeq).toBe(3);
+    expect(fresh.fingerprint?.entryCount).toBe(3);
+    await fresh.close();
+
+    // Over the size limit: invalid, nothing parsed.
+    writeFileSync(manifestPath, Buffer.alloc((1 << 20) + 1, 0x20));
+    const big = await openSidecar(file);
+    expect(big.manifest).toBeUndefined();
+    await big.close();
+
+    // A symlink is never followed: the open works, the first use refuses it.
+    const outside = join(dir, "outside.json");
+    writeFileSync(outside, manifest);
+    rmSync(manifestPath);
+    symlinkSync(outside, manifestPath);
+    const linked = await openSidecar(file, { mode: "active" });
+    expect(linked.buildContext().messages.length).toBe(3);
+    expect(() => linked.manifest).toThrow(expect.objectContaining({ code: "E_PATH_UNSAFE" }));
+    await linked.close();
+    // A directory in its place is not a file.
+    rmSync(sourcePath);
+    mkdirSync(sourcePath);
+    const dirred = await openSidecar(file);
+    expect(() => dirred.fingerprint).toThrow(expect.objectContaining({ code: "E_NOT_A_FILE" }));
+    await dirred.close();
   });
 });
 
