@@ -1,6 +1,7 @@
 import { crc32 } from "node:zlib";
 import { SessfmtError } from "../format/errors.js";
 import { encodeIndexRow, makeIndexRow, type OffsetIndexRow } from "./index-row.js";
+import { walkPath } from "./path-walk.js";
 
 /**
  * sessfmt's entry table, `index/sessfmt-entries.bin`: everything `index/offsets.jsonl`
@@ -556,6 +557,8 @@ export class EntryTable {
    * entrySeq, exactly as the store's frame-by-frame walk and the tree cut it.
    */
   pathSeqs(leafSeq: number): Int32Array {
+    const fast = leafSeq >= 1 && leafSeq <= this.count ? walkPath(this.parentSeq, leafSeq) : undefined;
+    if (fast) return fast;
     const parent = this.parentSeq;
     const count = this.count;
     const walked = new Int32Array(count);

@@ -97,9 +97,12 @@ export class SidecarStore {
     this.stats = p.stats;
     this.checks = p.verify ? FULL_CHECKS : CHEAP_CHECKS;
     this.retain = p.retain;
-    this.reader = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, window: 0, maxFrameBytes: p.maxFrameBytes });
-    this.sequential = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, maxFrameBytes: p.maxFrameBytes });
-    this.near = new SegmentReader(p.root, { stats: p.stats, onRead: p.onRead, window: NEAR_WINDOW, maxFrameBytes: p.maxFrameBytes });
+    // Views, not copies: every frame read is decoded at once and nothing decoded points into
+    // the bytes read (decode copies the raw payload it hands out).
+    const common = { stats: p.stats, onRead: p.onRead, maxFrameBytes: p.maxFrameBytes, views: true };
+    this.reader = new SegmentReader(p.root, { ...common, window: 0 });
+    this.sequential = new SegmentReader(p.root, common);
+    this.near = new SegmentReader(p.root, { ...common, window: NEAR_WINDOW });
     this.loaded = p.records;
     this.treeValue = this.makeTree(p.leafId);
   }
