@@ -8,7 +8,7 @@ import { decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { decodeLedgerEvent, checkLedgerEvent, encodeLedgerEvent, type MigrationEvent } from "./ledger.js";
 import { decodeManifest, encodeManifest, type Manifest } from "./manifest.js";
 import { CHECKPOINTS_DIR, checkpointRelPath, inRoot, LEDGER_FILE, MANIFEST_FILE, parseSeqName, SEGMENTS_DIR, segmentRelPath } from "./layout.js";
-import { checkRealDir, checkRealDirSync, createExclusive, lstatOrUndefined, lstatOrUndefinedSync, openAppend, openRead, readSmallFileSync, writeFileAtomic } from "./fs-safe.js";
+import { checkRealDir, checkRealDirSync, createExclusive, lstatOrUndefined, lstatOrUndefinedSync, openAppend, openRead, readControlFileSync, writeFileAtomic } from "./fs-safe.js";
 import { problem, type SidecarProblem } from "./problems.js";
 
 /** Reading and writing the small files of a root: manifest, checkpoints, ledger, segment list. */
@@ -36,16 +36,9 @@ export async function readManifestFile(root: string): Promise<ManifestRead> {
 
 /** readManifestFile, synchronously (it is one small read; see fs-safe.ts). */
 export function readManifestFileSync(root: string): ManifestRead {
-  const path = inRoot(root, MANIFEST_FILE);
-  let bytes: Buffer | undefined;
-  try {
-    bytes = readSmallFileSync(path, MAX_MANIFEST_BYTES);
-  } catch (err) {
-    if (err instanceof SessfmtError && err.code === "E_SIDECAR_CORRUPT") return { state: "invalid", message: err.message };
-    throw err;
-  }
-  if (!bytes) return { state: "missing" };
-  const d = decodeManifest(bytes.toString("utf8"));
+  const read = readControlFileSync(inRoot(root, MANIFEST_FILE), MAX_MANIFEST_BYTES);
+  if (read.state !== "ok") return read;
+  const d = decodeManifest(read.text);
   return d.ok ? { state: "ok", manifest: d.value } : { state: "invalid", message: d.message };
 }
 

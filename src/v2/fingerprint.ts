@@ -4,8 +4,7 @@ import type { Session } from "../format/session.js";
 import type { EntryRecord } from "../format/record.js";
 import { isLowerSha256Hex } from "./hash.js";
 import { inRoot, SOURCE_FILE } from "./layout.js";
-import { readSmallFileSync, writeFileAtomic } from "./fs-safe.js";
-import { SessfmtError } from "../format/errors.js";
+import { readControlFileSync, writeFileAtomic } from "./fs-safe.js";
 import { readHeaderLine, readRange, sha256OfRange } from "./source-file.js";
 import { payloadSha256 } from "./hash.js";
 import type { Decoded } from "./frame.js";
@@ -101,16 +100,9 @@ export async function readFingerprint(root: string): Promise<FingerprintRead> {
 
 /** readFingerprint, synchronously (it is one small read; see fs-safe.ts). */
 export function readFingerprintSync(root: string): FingerprintRead {
-  const path = inRoot(root, SOURCE_FILE);
-  let bytes: Buffer | undefined;
-  try {
-    bytes = readSmallFileSync(path, MAX_FINGERPRINT_BYTES);
-  } catch (err) {
-    if (err instanceof SessfmtError && err.code === "E_SIDECAR_CORRUPT") return { state: "invalid", message: err.message };
-    throw err;
-  }
-  if (!bytes) return { state: "missing" };
-  const d = decodeFingerprint(bytes.toString("utf8"));
+  const read = readControlFileSync(inRoot(root, SOURCE_FILE), MAX_FINGERPRINT_BYTES);
+  if (read.state !== "ok") return read;
+  const d = decodeFingerprint(read.text);
   return d.ok ? { state: "ok", fingerprint: d.value } : { state: "invalid", message: d.message };
 }
 

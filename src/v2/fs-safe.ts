@@ -130,6 +130,21 @@ export function readSmallFileSync(path: string, limit: number): Buffer | undefin
   }
 }
 
+/** A control file's text: missing, invalid (over its size limit), or read. */
+export type ControlFileRead = { state: "missing" } | { state: "invalid"; message: string } | { state: "ok"; text: string };
+
+/** readSmallFileSync for a root's control files (manifest, fingerprint), as a ControlFileRead. */
+export function readControlFileSync(path: string, limit: number): ControlFileRead {
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readSmallFileSync(path, limit);
+  } catch (err) {
+    if (err instanceof SessfmtError && err.code === "E_SIDECAR_CORRUPT") return { state: "invalid", message: err.message };
+    throw err;
+  }
+  return bytes ? { state: "ok", text: bytes.toString("utf8") } : { state: "missing" };
+}
+
 /** Create a directory with mode 0700; an existing real directory is fine. */
 export async function mkdirPrivate(path: string, exclusive = false): Promise<void> {
   try {
