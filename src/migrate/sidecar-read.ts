@@ -3,6 +3,7 @@ import { open, readdir, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { SessfmtError, ioError } from "../format/errors.js";
 import { INDEX_FILE, decodeIndexRow, segmentRelPath, type OffsetIndexRow } from "../v2/index.js";
+import { RangeWindowReader } from "../v2/range-window.js";
 import { lstatMaybe } from "./fs.js";
 
 /**
@@ -95,18 +96,15 @@ export const FRAME_WINDOW_BYTES = 4 << 20;
 
 /**
  * Reads frames by row, one open handle per segment at a time. Rows in file order (as the
- * index lists them) are served from one large read-ahead window per 4 MiB of segment
- * instead of one awaited read per frame; a row outside the window starts a new window at
- * its first byte. The returned bytes are a view into the window: every window is a fresh
+ * index lists them) are served from one large window per 4 MiB of segment instead of one
+ * awaited read per frame, and the next window is read ahead while the caller checks the
+ * frames of this one (RangeWindowReader); a row outside the windows starts a new window at
+ * its first byte. The returned bytes are a view into a window: every window is a fresh
  * buffer, so a view stays valid after later reads.
  */
 export class FrameReader {
-  private fh: FileHandle | undefined;
+  private seg: RangeWindowReader | undefined;
   private seq = 0;
-  private win: Buffer = Buffer.alloc(0);
-  private winStart = 0;
-  /** The segment's size when it was opened (bounds the window, so small segments get small buffers). */
-  private size = 0;
 
   constructor(
     private readonly root: string,
@@ -115,51 +113,36 @@ export class FrameReader {
 
   /** The row's bytes, or an error message when they cannot be read in full. */
   async read(row: OffsetIndexRow): Promise<{ ok: true; bytes: Buffer } | { ok: false; message: string }> {
-    if (this.seq !== row.segmentSeq || !this.fh) {
+    if (this.seq !== row.segmentSeq || !this.seg) {
       await this.close();
       const path = join(this.root, ...segmentRelPath(row.segmentSeq).split("/"));
+      let fh: FileHandle | undefined;
       try {
-        this.fh = await open(path, constants.O_RDONLY | NOFOLLOW);
-        this.size = (await this.fh.stat()).size;
+        fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+        this.seg = RangeWindowReader.over(path, fh, (await fh.stat()).size, this.window);
       } catch (err) {
+        await fh?.close().catch(() => undefined);
         return { ok: false, message: `segment ${row.segmentSeq} cannot be opened: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
       }
       this.seq = row.segmentSeq;
     }
-    const start = row.byteOffset - this.winStart;
-    if (start >= 0 && start + row.byteLength <= this.win.length) return { ok: true, bytes: this.win.subarray(start, start + row.byteLength) };
-    // Not (wholly) in the window: read from the row's first byte. The segment may have grown
-    // since the window was read (a sync appending meanwhile), so a short window proves nothing.
-    let filled: number;
+    // A range the windows do not hold in full is read again from its first byte: the
+    // segment may have grown since it was opened (a sync appending meanwhile), so a short
+    // window proves nothing.
+    let bytes: Buffer;
     try {
-      filled = await this.fill(row.byteOffset, Math.max(row.byteLength, Math.min(this.window, this.size - row.byteOffset)));
+      bytes = await this.seg.readUpTo(row.byteOffset, row.byteLength);
     } catch (err) {
       return { ok: false, message: `read failed: ${(err as Error).message}` };
     }
-    if (filled < row.byteLength) return { ok: false, message: `row ends at byte ${row.byteOffset + row.byteLength} but the segment ends at ${row.byteOffset + filled}` };
-    return { ok: true, bytes: this.win.subarray(0, row.byteLength) };
-  }
-
-  /** Read up to `want` bytes at `pos` into a new window; returns how many there were. */
-  private async fill(pos: number, want: number): Promise<number> {
-    const buf = Buffer.allocUnsafe(want);
-    let done = 0;
-    while (done < want) {
-      const { bytesRead } = await (this.fh as FileHandle).read(buf, done, want - done, pos + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    this.win = buf.subarray(0, done);
-    this.winStart = pos;
-    return done;
+    if (bytes.length < row.byteLength) return { ok: false, message: `row ends at byte ${row.byteOffset + row.byteLength} but the segment ends at ${row.byteOffset + bytes.length}` };
+    return { ok: true, bytes };
   }
 
   async close(): Promise<void> {
-    const fh = this.fh;
-    this.fh = undefined;
+    const seg = this.seg;
+    this.seg = undefined;
     this.seq = 0;
-    this.win = Buffer.alloc(0);
-    this.winStart = 0;
-    await fh?.close().catch(() => undefined);
+    await seg?.close();
   }
 }

@@ -5,6 +5,13 @@ import { SessfmtError, ioError } from "../format/errors.js";
 /** Bytes read per disk read when a range is not in the window. */
 export const RANGE_WINDOW_BYTES = 4 << 20;
 
+/**
+ * Room kept before each read-ahead window for the part of a range that the previous
+ * window holds (a line cut by the window's end): that part is copied in front of the new
+ * window instead of reading it again. A longer cut range is read again from its start.
+ */
+export const RANGE_HEADROOM_BYTES = 64 << 10;
+
 /** Which file was read: a later reader must find the same inode, at least this long. */
 export interface FileIdentity {
   dev: number;
@@ -14,22 +21,35 @@ export interface FileIdentity {
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
+/** A window being read ahead: `want` bytes at `start`, read into `buf` after the headroom. */
+interface Ahead {
+  start: number;
+  want: number;
+  buf: Buffer;
+  /** Bytes read, or the read's error (kept, so that an unused read-ahead never rejects unobserved). */
+  done: Promise<number | { error: unknown }>;
+}
+
 /**
  * Reads byte ranges of one file that are asked for mostly in ascending order (the lines
- * of a JSONL session by their records, in file order) through one large read-ahead
- * window: a pass over the whole file costs one read per 4 MiB instead of one per line.
- * A range outside the window starts a new window at its first byte. Returned buffers are
- * views into the window; every window is a fresh buffer, so a view stays valid after
- * later reads.
+ * of a JSONL session by their records, in file order; the frames of a segment by their
+ * index rows) through one large window: a pass over the whole file costs one read per
+ * 4 MiB instead of one per range. As soon as a window is read, the next one (the bytes
+ * after it) is read ahead, so the disk read of window k+1 runs in the thread pool while
+ * the caller works on window k: at most two windows are held (the current one and the
+ * one being read), whatever the file's size. A range outside both starts a new window at
+ * its first byte. Returned buffers are views into a window; every window is a fresh
+ * buffer, so a view stays valid after later reads.
  */
 export class RangeWindowReader {
   private win: Buffer = Buffer.alloc(0);
   private winStart = 0;
+  private ahead: Ahead | undefined;
 
   private constructor(
     readonly file: string,
     private readonly fh: FileHandle,
-    /** Size at open: bounds the window (small files get small buffers). */
+    /** Size at open: bounds the windows (small files get small buffers; no read-ahead past it). */
     private readonly size: number,
     private readonly window: number,
   ) {}
@@ -57,32 +77,109 @@ export class RangeWindowReader {
     }
   }
 
+  /** A reader over a handle the caller has opened (and whose size it has read); close() closes it. */
+  static over(file: string, fh: FileHandle, size: number, window: number = RANGE_WINDOW_BYTES): RangeWindowReader {
+    return new RangeWindowReader(file, fh, size, window);
+  }
+
+  /** The file's size when it was opened. */
+  get sizeAtOpen(): number {
+    return this.size;
+  }
+
   /** `length` bytes at `offset`; E_SOURCE_CHANGED when the file ends before them. */
   async read(offset: number, length: number): Promise<Buffer> {
-    const start = offset - this.winStart;
-    if (start >= 0 && start + length <= this.win.length) return this.win.subarray(start, start + length);
+    const got = await this.readUpTo(offset, length);
+    if (got.length < length) {
+      const end = offset + got.length;
+      throw new SessfmtError("E_SOURCE_CHANGED", `the file ends at byte ${end}, before the ${length} bytes at ${offset} it held when it was read`, { file: this.file, offset: end });
+    }
+    return got;
+  }
+
+  /**
+   * `length` bytes at `offset`, or fewer when the file ends before them (a view; the
+   * file is read again from `offset` when the windows do not hold the range in full, so
+   * a file that grew since it was opened is read to its current end).
+   */
+  async readUpTo(offset: number, length: number): Promise<Buffer> {
+    const s = offset - this.winStart;
+    if (s >= 0 && s + length <= this.win.length) return this.win.subarray(s, s + length);
+    if (this.ahead && (await this.takeAhead(offset))) {
+      if (length <= this.win.length) return this.win.subarray(0, length);
+    }
+    await this.settleAhead();
     const want = Math.max(length, Math.min(this.window, this.size - offset));
     const buf = Buffer.allocUnsafe(want);
+    const done = await this.fill(buf, 0, want, offset);
+    this.win = buf.subarray(0, done);
+    this.winStart = offset;
+    this.readAhead();
+    return this.win.subarray(0, Math.min(length, done));
+  }
+
+  /**
+   * Make the read-ahead window (with the bytes from `offset` that the current window
+   * holds in front of it) the current window, when the range at `offset` starts in it or
+   * just before it. False when the read-ahead is of no use for `offset`.
+   */
+  private async takeAhead(offset: number): Promise<boolean> {
+    const a = this.ahead as Ahead;
+    const winEnd = this.winStart + this.win.length;
+    const carried = a.start - offset;
+    const joins = carried > 0 && carried <= RANGE_HEADROOM_BYTES && offset >= this.winStart && a.start === winEnd;
+    if (!joins && !(offset >= a.start && offset < a.start + a.want)) return false;
+    this.ahead = undefined;
+    const r = await a.done;
+    if (typeof r !== "number") throw r.error;
+    if (joins) {
+      this.win.copy(a.buf, RANGE_HEADROOM_BYTES - carried, offset - this.winStart);
+      this.win = a.buf.subarray(RANGE_HEADROOM_BYTES - carried, RANGE_HEADROOM_BYTES + r);
+    } else {
+      if (offset >= a.start + r) return false;
+      this.win = a.buf.subarray(RANGE_HEADROOM_BYTES + (offset - a.start), RANGE_HEADROOM_BYTES + r);
+    }
+    this.winStart = offset;
+    // A short read-ahead reached the end of the file: nothing after it to read ahead.
+    if (r === a.want) this.readAhead();
+    return true;
+  }
+
+  /** Start reading the window after the current one (up to the size at open). */
+  private readAhead(): void {
+    const start = this.winStart + this.win.length;
+    if (start >= this.size || this.win.length === 0) return;
+    const want = Math.min(this.window, this.size - start);
+    const buf = Buffer.allocUnsafe(RANGE_HEADROOM_BYTES + want);
+    const done = this.fill(buf, RANGE_HEADROOM_BYTES, want, start).catch((error: unknown) => ({ error }));
+    this.ahead = { start, want, buf, done };
+  }
+
+  /** Wait for a read-ahead nobody will use (no read runs on the handle when it closes). */
+  private async settleAhead(): Promise<void> {
+    const a = this.ahead;
+    this.ahead = undefined;
+    if (a) await a.done;
+  }
+
+  /** Read up to `want` bytes at file position `pos` into buf[at..]; how many there were. */
+  private async fill(buf: Buffer, at: number, want: number, pos: number): Promise<number> {
     let done = 0;
     while (done < want) {
       let n: number;
       try {
-        ({ bytesRead: n } = await this.fh.read(buf, done, want - done, offset + done));
+        ({ bytesRead: n } = await this.fh.read(buf, at + done, want - done, pos + done));
       } catch (err) {
-        throw ioError(err, this.file, `read failed at byte ${offset + done}`);
+        throw ioError(err, this.file, `read failed at byte ${pos + done}`);
       }
       if (n === 0) break;
       done += n;
     }
-    this.win = buf.subarray(0, done);
-    this.winStart = offset;
-    if (done < length) {
-      throw new SessfmtError("E_SOURCE_CHANGED", `the file ends at byte ${offset + done}, before the ${length} bytes at ${offset} it held when it was read`, { file: this.file, offset: offset + done });
-    }
-    return this.win.subarray(0, length);
+    return done;
   }
 
   async close(): Promise<void> {
+    await this.settleAhead();
     this.win = Buffer.alloc(0);
     await this.fh.close().catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { SessfmtError, ioError } from "../format/errors.js";
 
 /**
@@ -65,23 +65,37 @@ export async function readHeaderLine(file: string, limit = 64 << 20): Promise<He
 /** SHA-256 (hex) of bytes [start, end) of a file; E_SOURCE_CHANGED if the file is shorter. */
 export async function sha256OfRange(file: string, start: number, end: number, signal?: AbortSignal): Promise<string> {
   const h = createHash("sha256");
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(file, "r");
   } catch (err) {
     throw ioError(err, file, "cannot open");
   }
+  // Two buffers: the next 4 MiB is read (in the thread pool) while this one is hashed.
+  const size = Math.max(1, Math.min(4 << 20, end - start));
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  const readAt = (pos: number, k: number) => {
+    const buf = bufs[k % 2] as Buffer;
+    return fh.read(buf, 0, Math.min(buf.length, end - pos), pos).then(
+      (r) => ({ buf, n: r.bytesRead }),
+      (error: unknown) => ({ buf, n: -1, error }),
+    );
+  };
+  let next = start < end ? readAt(start, 0) : undefined;
   try {
-    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(4 << 20, end - start)));
     let pos = start;
-    while (pos < end) {
+    for (let k = 1; pos < end; k++) {
+      const got = await (next as ReturnType<typeof readAt>);
+      next = undefined;
+      if (got.n < 0) throw ioError((got as { error: unknown }).error, file, `read failed at byte ${pos}`);
+      if (got.n === 0) throw new SessfmtError("E_SOURCE_CHANGED", `file ended at byte ${pos}, before ${end}`, { file, offset: pos });
+      pos += got.n;
       if (signal?.aborted) throw new SessfmtError("E_ABORTED", "aborted", { file, cause: signal.reason });
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
-      if (bytesRead === 0) throw new SessfmtError("E_SOURCE_CHANGED", `file ended at byte ${pos}, before ${end}`, { file, offset: pos });
-      h.update(buf.subarray(0, bytesRead));
-      pos += bytesRead;
+      if (pos < end) next = readAt(pos, k);
+      h.update(got.buf.subarray(0, got.n));
     }
   } finally {
+    if (next) await next;
     await fh.close();
   }
   return h.digest("hex");
