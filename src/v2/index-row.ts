@@ -1,5 +1,6 @@
 import { isUpperCrcHex } from "./hash.js";
 import type { Decoded } from "./frame.js";
+import { fastIndexRow } from "./index-row-fast.js";
 
 /**
  * Offset index codec: `index/offsets.jsonl`, one row per frame, in entrySeq order:
@@ -57,6 +58,11 @@ function nat(v: unknown, min: number): v is number {
 
 /** Decode one index line (without "\n"), checking every field's type and range. */
 export function decodeIndexRow(line: Uint8Array | string): Decoded<OffsetIndexRow> {
+  if (typeof line !== "string") {
+    // Rows as the writer makes them are read without JSON.parse (a pass reads one per entry).
+    const fast = fastIndexRow(Buffer.isBuffer(line) ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength));
+    if (fast) return { ok: true, value: fast };
+  }
   let o: unknown;
   try {
     o = JSON.parse(typeof line === "string" ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString("utf8"));
