@@ -140,7 +140,7 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
   // A large sidecar's structural validation runs in a second thread meanwhile.
   const mode = opts.validationThread ?? "auto";
   const thread = mode === "always" ? validationThreadAvailable() : mode === "auto" && threadedValidationPays(st.size);
-  const threaded = thread ? startThreadedValidation({ root }) : undefined;
+  const threaded = thread ? startThreadedValidation({ root, prefixOf: p.file }) : undefined;
   try {
     return await compareAll(p, root, opts, threaded, started);
   } finally {
@@ -164,8 +164,16 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   const limit = fp ? fp.lastIndexedOffset : Infinity;
   const records = src.records.filter((r) => r.offset < limit);
   const behind = src.records.length - records.length;
-  const freshness = await checkFreshness(p.file, fp, "full", opts.signal);
-  if (freshness.state === "stale") add({ code: "prefix_changed", message: `the JSONL no longer matches the sidecar's source fingerprint: ${freshness.reason}` });
+  // The freshness check's prefix hash runs while the entries are compared: in the
+  // validation thread when there is one, else interleaved with the comparison's reads.
+  const fromThread = threaded
+    ? async (end: number) => {
+        const r = await threaded.wait(opts.signal, p.file);
+        return r?.prefix?.end === end ? r.prefix.sha256 : undefined;
+      }
+    : undefined;
+  const freshnessCheck = checkFreshness(p.file, fp, "full", opts.signal, fromThread);
+  freshnessCheck.catch(() => undefined); // awaited below; a comparison that throws first leaves it unobserved
 
   const chainWanted = new Set(opts.chainsAt ?? []);
   const chainsAt: Record<number, string> = {};
@@ -236,6 +244,14 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
     await lines.close();
     await reader.close();
     await rows.return?.(undefined);
+  }
+
+  const freshness = await freshnessCheck;
+  if (freshness.state === "stale") {
+    // Reported first, as the check it comes from runs first.
+    count++;
+    mismatches.unshift({ code: "prefix_changed", message: `the JSONL no longer matches the sidecar's source fingerprint: ${freshness.reason}` });
+    if (mismatches.length > max) mismatches.pop();
   }
 
   const mf = await readManifest(root);

@@ -228,7 +228,17 @@ export type FreshnessCheck = "full" | "quick";
  * the whole indexed prefix, "quick" trusts an unchanged size and mtime and otherwise
  * hashes the header and the last 64 KiB of the prefix. No side effects.
  */
-export async function checkFreshness(file: string | undefined, fp: SourceFingerprint | undefined, check: FreshnessCheck = "full", signal?: AbortSignal): Promise<Freshness> {
+export async function checkFreshness(
+  file: string | undefined,
+  fp: SourceFingerprint | undefined,
+  check: FreshnessCheck = "full",
+  signal?: AbortSignal,
+  /**
+   * SHA-256 of bytes [0, end) of `file` as computed elsewhere (verify's validation thread
+   * hashes the prefix meanwhile), or undefined to have it hashed here.
+   */
+  prefixSha256?: (end: number) => Promise<string | undefined>,
+): Promise<Freshness> {
   if (!fp) return { state: "unknown", reason: `no ${SOURCE_FILE} in the sidecar` };
   if (!file) return { state: "unknown", reason: "no JSONL file to compare with" };
   let st;
@@ -248,7 +258,8 @@ export async function checkFreshness(file: string | undefined, fp: SourceFingerp
   }
   if (payloadSha256(header.bytes) !== fp.headerSha256) return { state: "stale", reason: "the JSONL header changed", newBytes };
   if (check === "full") {
-    if ((await sha256OfRange(file, 0, fp.lastIndexedOffset, signal)) !== fp.indexedSha256) return { state: "stale", reason: "the indexed prefix of the JSONL changed", newBytes };
+    const prefix = (await prefixSha256?.(fp.lastIndexedOffset)) ?? (await sha256OfRange(file, 0, fp.lastIndexedOffset, signal));
+    if (prefix !== fp.indexedSha256) return { state: "stale", reason: "the indexed prefix of the JSONL changed", newBytes };
   } else {
     const start = Math.max(0, fp.lastIndexedOffset - TAIL_HASH_BYTES);
     if ((await sha256OfRange(file, start, fp.lastIndexedOffset, signal)) !== fp.indexedTailSha256) return { state: "stale", reason: "the end of the indexed prefix changed", newBytes };

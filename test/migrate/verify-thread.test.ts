@@ -5,7 +5,7 @@
  * validation runs again in-process). The thread needs the compiled worker script, so
  * these tests run the built package (dist/).
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -71,5 +71,24 @@ describe("verify with validation in a second thread", () => {
     const r = await both(f);
     expect(r.threaded).toEqual(r.inProcess);
     expect((r.threaded as VerifyReport).validation.problems.map((p) => p.code)).toContain("payload_hash_mismatch");
+  });
+
+  it("a JSONL changed inside the indexed prefix: the thread's prefix hash finds it as the in-process one does", async () => {
+    const f = await migrated(10);
+    patch(f, "message 4", "message X");
+    const r = await both(f);
+    expect(r.threaded).toEqual(r.inProcess);
+    const t = r.threaded as VerifyReport;
+    expect(t.freshness.state).toBe("stale");
+    expect(t.mismatches[0]?.code).toBe("prefix_changed");
+    expect(t.mismatches.length).toBeGreaterThan(1);
+  });
+
+  it("a JSONL grown after the prefix: fresh content, the same report either way", async () => {
+    const f = await migrated(6);
+    appendFileSync(f, `${JSON.stringify(chain(7)[6])}\n`);
+    const r = await both(f);
+    expect(r.threaded).toEqual(r.inProcess);
+    expect(r.threaded).toMatchObject({ ok: true, behind: 1, freshness: { state: "behind" } });
   });
 });
