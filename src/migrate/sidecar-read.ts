@@ -109,6 +109,8 @@ export class FrameReader {
   constructor(
     private readonly root: string,
     private readonly window: number = FRAME_WINDOW_BYTES,
+    /** Reuse window buffers (RangeWindowReader.reuseWindows): a frame's bytes are then valid only until the next read. */
+    private readonly reuse = false,
   ) {}
 
   /** The row's bytes, or an error message when they cannot be read in full. */
@@ -120,6 +122,7 @@ export class FrameReader {
       try {
         fh = await open(path, constants.O_RDONLY | NOFOLLOW);
         this.seg = RangeWindowReader.over(path, fh, (await fh.stat()).size, this.window);
+        if (this.reuse) this.seg.reuseWindows();
       } catch (err) {
         await fh?.close().catch(() => undefined);
         return { ok: false, message: `segment ${row.segmentSeq} cannot be opened: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };

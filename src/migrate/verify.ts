@@ -20,6 +20,7 @@ import {
   type SegmentFrameHead,
 } from "../v2/index.js";
 import { RangeWindowReader } from "../v2/range-window.js";
+import { PrefixHasher } from "../v2/source-file.js";
 import { exists, statMaybe } from "./fs.js";
 import { sessionPaths, type SessionPaths } from "./names.js";
 import { readQuarantine, sha256 } from "./quarantine.js";
@@ -140,7 +141,10 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
   // A large sidecar's structural validation runs in a second thread meanwhile.
   const mode = opts.validationThread ?? "auto";
   const thread = mode === "always" ? validationThreadAvailable() : mode === "auto" && threadedValidationPays(st.size);
-  const threaded = thread ? startThreadedValidation({ root, prefixOf: p.file }) : undefined;
+  // The thread hashes the JSONL's indexed prefix too, unless this thread has the lighter
+  // load (the caller hashed the lines: see compareAll).
+  const callerHashed = opts.source !== undefined && opts.lineHashes?.length === opts.source.records.length;
+  const threaded = thread ? startThreadedValidation({ root, ...(callerHashed ? {} : { prefixOf: p.file }) }) : undefined;
   try {
     return await compareAll(p, root, opts, threaded, started);
   } finally {
@@ -164,15 +168,28 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   const limit = fp ? fp.lastIndexedOffset : Infinity;
   const records = src.records.filter((r) => r.offset < limit);
   const behind = src.records.length - records.length;
-  // The freshness check's prefix hash runs while the entries are compared: in the
-  // validation thread when there is one, else interleaved with the comparison's reads.
-  const fromThread = threaded
-    ? async (end: number) => {
-        const r = await threaded.wait(opts.signal, p.file);
-        return r?.prefix?.end === end ? r.prefix.sha256 : undefined;
-      }
-    : undefined;
-  const freshnessCheck = checkFreshness(p.file, fp, "full", opts.signal, fromThread);
+  // Hashes computed by the caller are for the caller's scan's records only.
+  const lineHashes = opts.source && opts.lineHashes?.length === src.records.length ? opts.lineHashes : undefined;
+  // The freshness check's prefix hash is computed while the entries are compared, on the
+  // thread with less to do: the validation thread when there is one and this one hashes
+  // every line; else this pass, from the very bytes it reads for the lines (the rest of
+  // the prefix, if any, is read after the pass).
+  const hashInThread = threaded !== undefined && !lineHashes;
+  const prefixHash = fp && !hashInThread ? new PrefixHasher(p.file, fp.lastIndexedOffset) : undefined;
+  let passEnded = () => {};
+  const passEnd = new Promise<void>((resolve) => (passEnded = resolve));
+  const prefixSha256 =
+    threaded && hashInThread
+      ? async (end: number) => {
+          const r = await threaded.wait(opts.signal, p.file);
+          return r?.prefix?.end === end ? r.prefix.sha256 : undefined;
+        }
+      : async (end: number) => {
+          if (!prefixHash || end !== prefixHash.end) return undefined;
+          await passEnd;
+          return prefixHash.digest(opts.signal);
+        };
+  const freshnessCheck = checkFreshness(p.file, fp, "full", opts.signal, prefixSha256);
   freshnessCheck.catch(() => undefined); // awaited below; a comparison that throws first leaves it unobserved
 
   const chainWanted = new Set(opts.chainsAt ?? []);
@@ -185,16 +202,19 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   let indexOk = true;
   // Rows whose frame this pass found right in full (CRC, payload bytes and hash), by entrySeq.
   const vouched: (OffsetIndexRow | undefined)[] = [];
-  const reader = new FrameReader(root);
+  // Each line and frame is used before the next is read: both readers reuse their buffers.
+  const reader = new FrameReader(root, undefined, true);
   const rows = indexLines(root, opts.signal)[Symbol.asyncIterator]();
   const nextRow = async (): Promise<IndexLine | undefined> => {
     const r = await rows.next();
     return r.done ? undefined : r.value;
   };
-  // Hashes computed by the caller are for the caller's scan's records only.
-  const lineHashes = opts.source && opts.lineHashes?.length === src.records.length ? opts.lineHashes : undefined;
-  const lines = await RangeWindowReader.open(p.file, src.identity);
+  const lines = (await RangeWindowReader.open(p.file, src.identity)).reuseWindows();
   try {
+    if (prefixHash) {
+      lines.observe((start, bytes) => prefixHash.feed(start, bytes));
+      await lines.begin(0);
+    }
     for (let i = 0; i < records.length; i++) {
       if (i % BATCH === 0 && opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "verify aborted", { file: p.file, cause: opts.signal.reason });
       const rec = records[i] as EntryRecord;
@@ -241,6 +261,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
       chainF = undefined;
     }
   } finally {
+    passEnded();
     await lines.close();
     await reader.close();
     await rows.return?.(undefined);

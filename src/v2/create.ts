@@ -21,6 +21,7 @@ import { writeEntryTable } from "./entry-table-io.js";
 import { validateSidecar, type ValidationReport } from "./validate.js";
 import { describeProblem } from "./problems.js";
 import { RangeWindowReader } from "./range-window.js";
+import { PrefixHasher } from "./source-file.js";
 
 export interface CreateSidecarOptions extends SegmentWriterOptions {
   /** Where the sidecar goes (default `<dir>/<stem>.v2` beside the file). */
@@ -115,9 +116,16 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
     const records = lines.records;
     const chains: string[] = [];
     // The lines are read in file order through one large window: one read per 4 MiB, not
-    // one per line. The writer copies each payload into its frame, so views are enough.
-    const lineReader = await RangeWindowReader.open(file, { dev: before.dev, ino: before.ino, size: session.size });
+    // one per line. The writer copies each payload into its frame before the next line is
+    // read, so views are enough, and the window buffers are reused.
+    // The fingerprint's hash of the indexed prefix is computed from the same reads (from
+    // byte 0, the header's window first): the bytes framed are the bytes hashed.
+    const prefix = prefixEnd(lines);
+    const prefixHash = new PrefixHasher(file, prefix.end);
+    const lineReader = (await RangeWindowReader.open(file, { dev: before.dev, ino: before.ino, size: session.size })).reuseWindows();
     try {
+      lineReader.observe((start, bytes) => prefixHash.feed(start, bytes));
+      await lineReader.begin(0);
       for (let i = 0; i < records.length; i++) {
         if (i % BATCH === 0 && opts.signal?.aborted) throw aborted(file, opts.signal);
         const r = records[i] as EntryRecord;
@@ -135,8 +143,17 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
     const now = opts.now ?? (() => new Date());
     const fingerprint = await fingerprintOf(
       file,
-      prefixEnd(lines),
-      { sessionId: session.id, headerSha256, entryCount: records.length, chainHash: writer.state.chainHash, sourceSize: session.size, sourceMtimeMs: before.mtimeMs, now: now() },
+      prefix,
+      {
+        sessionId: session.id,
+        headerSha256,
+        entryCount: records.length,
+        chainHash: writer.state.chainHash,
+        sourceSize: session.size,
+        sourceMtimeMs: before.mtimeMs,
+        now: now(),
+        indexedSha256: await prefixHash.digest(opts.signal),
+      },
       opts.signal,
     );
     const after = await stat(file);

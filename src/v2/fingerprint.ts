@@ -183,7 +183,17 @@ export function prefixEnd(v: LinesView, k: number = v.records.length): PrefixEnd
 export async function fingerprintOf(
   file: string,
   p: PrefixEnd,
-  facts: { sessionId: string; headerSha256: string; entryCount: number; chainHash: string; sourceSize: number; sourceMtimeMs: number; now: Date },
+  facts: {
+    sessionId: string;
+    headerSha256: string;
+    entryCount: number;
+    chainHash: string;
+    sourceSize: number;
+    sourceMtimeMs: number;
+    now: Date;
+    /** SHA-256 of bytes [0, p.end), when the caller hashed them as it read them (else they are hashed here). */
+    indexedSha256?: string;
+  },
   signal?: AbortSignal,
 ): Promise<SourceFingerprint> {
   const tailStart = Math.max(0, p.end - TAIL_HASH_BYTES);
@@ -197,7 +207,7 @@ export async function fingerprintOf(
     lastIndexedOffset: p.end,
     lastIndexedLine: p.lastLine,
     openTail: p.openTail,
-    indexedSha256: await sha256OfRange(file, 0, p.end, signal),
+    indexedSha256: facts.indexedSha256 ?? (await sha256OfRange(file, 0, p.end, signal)),
     indexedTailSha256: await sha256OfRange(file, tailStart, p.end, signal),
     entryCount: facts.entryCount,
     chainHash: facts.chainHash,

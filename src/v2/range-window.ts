@@ -43,8 +43,15 @@ interface Ahead {
  */
 export class RangeWindowReader {
   private win: Buffer = Buffer.alloc(0);
+  /** The buffer the current window is a view of. */
+  private winBuf: Buffer = this.win;
   private winStart = 0;
+  /** With reuseWindows: a buffer no window uses any more, to read the next window into. */
+  private spare: Buffer | undefined;
+  private reuse = false;
   private ahead: Ahead | undefined;
+  /** Told of every run of bytes as it is read from the file (see observe). */
+  private onBytes: ((start: number, bytes: Buffer) => void) | undefined;
 
   private constructor(
     readonly file: string,
@@ -82,6 +89,31 @@ export class RangeWindowReader {
     return new RangeWindowReader(file, fh, size, window);
   }
 
+  /**
+   * Have `fn` see every run of bytes read from the file from now on, once, in the order
+   * read (a pass that hashes the file as it reads its lines; a run may start before the
+   * end of the previous one when a range is read again, or after it when ranges skip).
+   */
+  observe(fn: (start: number, bytes: Buffer) => void): void {
+    this.onBytes = fn;
+  }
+
+  /**
+   * From now on, a returned view is valid only until the next read: the buffer of a
+   * window left behind is read into again, instead of a new 4 MiB buffer for every
+   * window (for a pass that uses each range before it reads the next, such as one that
+   * copies or compares it; it spares the garbage collector the buffers' turnover).
+   */
+  reuseWindows(): this {
+    this.reuse = true;
+    return this;
+  }
+
+  /** Read the window at `offset` now (a pass that must see every byte from there on starts here). */
+  async begin(offset: number): Promise<void> {
+    await this.readUpTo(offset, 1);
+  }
+
   /** The file's size when it was opened. */
   get sizeAtOpen(): number {
     return this.size;
@@ -110,10 +142,13 @@ export class RangeWindowReader {
     }
     await this.settleAhead();
     const want = Math.max(length, Math.min(this.window, this.size - offset));
-    const buf = Buffer.allocUnsafe(want);
+    const buf = this.alloc(want);
     const done = await this.fill(buf, 0, want, offset);
+    this.retire(this.winBuf);
+    this.winBuf = buf;
     this.win = buf.subarray(0, done);
     this.winStart = offset;
+    this.onBytes?.(offset, this.win);
     this.readAhead();
     return this.win.subarray(0, Math.min(length, done));
   }
@@ -132,14 +167,21 @@ export class RangeWindowReader {
     this.ahead = undefined;
     const r = await a.done;
     if (typeof r !== "number") throw r.error;
+    this.onBytes?.(a.start, a.buf.subarray(RANGE_HEADROOM_BYTES, RANGE_HEADROOM_BYTES + r));
+    if (!joins && offset >= a.start + r) {
+      this.retire(a.buf);
+      return false;
+    }
+    const left = this.winBuf;
+    this.winBuf = a.buf;
     if (joins) {
       this.win.copy(a.buf, RANGE_HEADROOM_BYTES - carried, offset - this.winStart);
       this.win = a.buf.subarray(RANGE_HEADROOM_BYTES - carried, RANGE_HEADROOM_BYTES + r);
     } else {
-      if (offset >= a.start + r) return false;
       this.win = a.buf.subarray(RANGE_HEADROOM_BYTES + (offset - a.start), RANGE_HEADROOM_BYTES + r);
     }
     this.winStart = offset;
+    this.retire(left);
     // A short read-ahead reached the end of the file: nothing after it to read ahead.
     if (r === a.want) this.readAhead();
     return true;
@@ -150,7 +192,7 @@ export class RangeWindowReader {
     const start = this.winStart + this.win.length;
     if (start >= this.size || this.win.length === 0) return;
     const want = Math.min(this.window, this.size - start);
-    const buf = Buffer.allocUnsafe(RANGE_HEADROOM_BYTES + want);
+    const buf = this.alloc(RANGE_HEADROOM_BYTES + want);
     const done = this.fill(buf, RANGE_HEADROOM_BYTES, want, start).catch((error: unknown) => ({ error }));
     this.ahead = { start, want, buf, done };
   }
@@ -159,7 +201,25 @@ export class RangeWindowReader {
   private async settleAhead(): Promise<void> {
     const a = this.ahead;
     this.ahead = undefined;
-    if (a) await a.done;
+    if (a) {
+      await a.done;
+      this.retire(a.buf);
+    }
+  }
+
+  /** A buffer of at least `n` bytes: the spare one if it is large enough. */
+  private alloc(n: number): Buffer {
+    const b = this.spare;
+    if (b && b.length >= n) {
+      this.spare = undefined;
+      return b;
+    }
+    return Buffer.allocUnsafe(n);
+  }
+
+  /** A buffer no window uses any more (kept for the next window with reuseWindows). */
+  private retire(b: Buffer): void {
+    if (this.reuse && b.length > 0 && (!this.spare || this.spare.length < b.length)) this.spare = b;
   }
 
   /** Read up to `want` bytes at file position `pos` into buf[at..]; how many there were. */
@@ -181,6 +241,8 @@ export class RangeWindowReader {
   async close(): Promise<void> {
     await this.settleAhead();
     this.win = Buffer.alloc(0);
+    this.winBuf = this.win;
+    this.spare = undefined;
     await this.fh.close().catch(() => undefined);
   }
 }

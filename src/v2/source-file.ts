@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { SessfmtError, ioError } from "../format/errors.js";
 
@@ -65,6 +65,52 @@ export async function readHeaderLine(file: string, limit = 64 << 20): Promise<He
 /** SHA-256 (hex) of bytes [start, end) of a file; E_SOURCE_CHANGED if the file is shorter. */
 export async function sha256OfRange(file: string, start: number, end: number, signal?: AbortSignal): Promise<string> {
   const h = createHash("sha256");
+  await hashRange(h, file, start, end, signal);
+  return h.digest("hex");
+}
+
+/**
+ * SHA-256 of bytes [0, end) of a file, computed from the runs of bytes a pass over the
+ * file reads anyway (`feed`, e.g. from RangeWindowReader.observe): bytes are hashed as
+ * they arrive, so the pass needs no second read of the file. What the runs did not cover
+ * (the bytes after the last run) is read by `digest`; a run that skips bytes makes
+ * `digest` hash the whole range again from the file. Either way the result is the hash
+ * of [0, end).
+ */
+export class PrefixHasher {
+  private readonly h = createHash("sha256");
+  private pos = 0;
+  private skipped = false;
+
+  constructor(
+    readonly file: string,
+    readonly end: number,
+  ) {}
+
+  feed(start: number, bytes: Buffer): void {
+    if (this.skipped || this.pos >= this.end) return;
+    if (start > this.pos) {
+      this.skipped = true;
+      return;
+    }
+    const from = this.pos - start;
+    const to = Math.min(bytes.length, this.end - start);
+    if (to <= from) return;
+    this.h.update(bytes.subarray(from, to));
+    this.pos = start + to;
+  }
+
+  /** The hash of [0, end); E_SOURCE_CHANGED if the file is shorter. */
+  async digest(signal?: AbortSignal): Promise<string> {
+    if (this.skipped) return sha256OfRange(this.file, 0, this.end, signal);
+    if (this.pos < this.end) await hashRange(this.h, this.file, this.pos, this.end, signal);
+    this.pos = this.end;
+    return this.h.digest("hex");
+  }
+}
+
+/** Add bytes [start, end) of a file to `h`. */
+async function hashRange(h: Hash, file: string, start: number, end: number, signal?: AbortSignal): Promise<void> {
   let fh: FileHandle;
   try {
     fh = await open(file, "r");
@@ -98,7 +144,6 @@ export async function sha256OfRange(file: string, start: number, end: number, si
     if (next) await next;
     await fh.close();
   }
-  return h.digest("hex");
 }
 
 /** Bytes [start, start + length) of a file (fewer at the end of the file). */

@@ -1,8 +1,10 @@
 /**
  * RangeWindowReader (src/v2/range-window.ts): whatever the window size, the order of the
  * ranges and the read-ahead, every range reads as the file's bytes; views stay valid
- * after later reads; a file that ends early is E_SOURCE_CHANGED; and sha256OfRange (which
- * reads the next buffer while it hashes this one) is the hash of the range.
+ * after later reads (until the next read with reused windows); a file that ends early is
+ * E_SOURCE_CHANGED; PrefixHasher, fed by what a pass reads, gives the hash of the prefix;
+ * and sha256OfRange (which reads the next buffer while it hashes this one) is the hash of
+ * the range.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { appendFileSync, writeFileSync } from "node:fs";
@@ -10,7 +12,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { RANGE_HEADROOM_BYTES, RangeWindowReader } from "../../src/v2/range-window.js";
-import { sha256OfRange } from "../../src/v2/source-file.js";
+import { PrefixHasher, sha256OfRange } from "../../src/v2/source-file.js";
 import { Scratch } from "./helpers.js";
 
 const scratch = new Scratch();
@@ -23,11 +25,13 @@ describe("RangeWindowReader", () => {
         fc.integer({ min: 0, max: 3000 }),
         fc.integer({ min: 1, max: 400 }),
         fc.array(fc.record({ at: fc.nat(), len: fc.integer({ min: 0, max: 300 }), jump: fc.boolean() }), { minLength: 1, maxLength: 60 }),
-        async (size, window, steps) => {
+        fc.boolean(),
+        async (size, window, steps, reuse) => {
           const data = randomBytes(size);
           const file = join(scratch.sub(), "f");
           writeFileSync(file, data);
           const r = await RangeWindowReader.open(file, undefined, window);
+          if (reuse) r.reuseWindows();
           const kept: [Buffer, number, number][] = [];
           try {
             // Mostly ascending ranges (lines in file order, some cut by a window's end), sometimes a jump anywhere.
@@ -40,7 +44,8 @@ describe("RangeWindowReader", () => {
               kept.push([got, offset, len]);
               pos = offset + len;
             }
-            for (const [b, o, l] of kept) expect(b.equals(data.subarray(o, o + l))).toBe(true);
+            // Views stay valid, unless the windows are reused (then only until the next read).
+            if (!reuse) for (const [b, o, l] of kept) expect(b.equals(data.subarray(o, o + l))).toBe(true);
             const past = await r.readUpTo(size, 5);
             expect(past.length).toBe(0);
             if (size > 0) await expect(r.read(size - 1, 2)).rejects.toMatchObject({ code: "E_SOURCE_CHANGED" });
@@ -104,6 +109,44 @@ describe("RangeWindowReader", () => {
     const r = await RangeWindowReader.open(file);
     await r.close();
     await expect(RangeWindowReader.open(file, { dev: 0, ino: 0, size: 100 })).rejects.toMatchObject({ code: "E_SOURCE_CHANGED" });
+  });
+});
+
+describe("PrefixHasher", () => {
+  it("hashes [0, end) from the runs a pass reads, whatever the pass skips or reads again", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5000 }),
+        fc.integer({ min: 1, max: 700 }),
+        fc.nat(),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 120 }), len: fc.integer({ min: 0, max: 400 }), back: fc.integer({ min: 0, max: 5 }) }), { maxLength: 40 }),
+        fc.boolean(),
+        async (size, window, endAt, steps, begin) => {
+          const data = randomBytes(size);
+          const file = join(scratch.sub(), "f");
+          writeFileSync(file, data);
+          const end = endAt % (size + 1);
+          const h = new PrefixHasher(file, end);
+          const r = (await RangeWindowReader.open(file, undefined, window)).reuseWindows();
+          try {
+            r.observe((start, bytes) => h.feed(start, bytes));
+            if (begin) await r.begin(0);
+            let pos = 0;
+            for (const s of steps) {
+              // Mostly forward (lines and the bytes between them), sometimes a step back.
+              const offset = Math.min(size, Math.max(0, pos + s.gap - s.back * 50));
+              const len = Math.min(s.len, size - offset);
+              expect((await r.read(offset, len)).equals(data.subarray(offset, offset + len))).toBe(true);
+              pos = offset + len;
+            }
+          } finally {
+            await r.close();
+          }
+          expect(await h.digest()).toBe(createHash("sha256").update(data.subarray(0, end)).digest("hex"));
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 
