@@ -93,6 +93,13 @@ export class SegmentWriter {
   private createdSegments = false;
   /** Encoded frames of the pending segment not yet written (pending.bytes of them). */
   private buf: Buffer = Buffer.alloc(0);
+  /**
+   * The buffer of the previous flush, while `writing` writes it: frames are encoded into
+   * `buf` meanwhile, so the file write (in the thread pool) and the framing overlap, with
+   * at most one write running and two buffers held.
+   */
+  private other: Buffer = Buffer.alloc(0);
+  private writing: Promise<void> | undefined;
 
   constructor(
     readonly root: string,
@@ -188,17 +195,32 @@ export class SegmentWriter {
         throw new SessfmtError("E_SIDECAR_CORRUPT", `segment is ${size} bytes but its indexed frames end at ${p.startSize}; run validate or rebuild`, { file: path, offset: p.startSize });
       }
     }
-    await writeFully(p.fh, this.buf.subarray(0, p.bytes), path);
+    await this.settle();
+    const written = this.buf;
+    const write = writeFully(p.fh, written.subarray(0, p.bytes), path);
+    write.catch(() => undefined); // awaited by settle(); the next flush or close reports it
+    this.writing = write;
     p.startSize += p.bytes;
     p.bytes = 0;
+    this.buf = this.other;
+    this.other = written;
+  }
+
+  /** Wait for the write started by the last flush (and throw its error). */
+  private async settle(): Promise<void> {
+    const w = this.writing;
+    if (!w) return;
+    this.writing = undefined;
+    await w;
     // A buffer grown past FLUSH_BYTES for one large frame is not kept.
-    if (this.buf.length > FLUSH_BYTES) this.buf = Buffer.alloc(0);
+    if (this.other.length > FLUSH_BYTES) this.other = Buffer.alloc(0);
   }
 
   private async closeSegment(): Promise<void> {
     const p = this.pending;
     if (!p) return;
     await this.flush();
+    await this.settle();
     this.pending = undefined;
     if (p.fh) {
       try {
@@ -224,6 +246,7 @@ export class SegmentWriter {
   async abandon(): Promise<void> {
     const fh = this.pending?.fh;
     this.pending = undefined;
+    await this.settle().catch(() => undefined);
     await fh?.close().catch(() => undefined);
   }
 }
