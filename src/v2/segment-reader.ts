@@ -6,6 +6,7 @@ import { lstatOrUndefined, openRead } from "./fs-safe.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { problem, type SidecarProblem } from "./problems.js";
 import type { ReadObserver, ReadStats } from "./read-stats.js";
+import { RangeWindowReader } from "./range-window.js";
 
 /** The Rust port's absolute limit on one frame line (100 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024;
@@ -25,6 +26,13 @@ export interface SegmentReaderOptions {
    * window in memory. Every window is a fresh buffer, so a view is never overwritten.
    */
   views?: boolean;
+  /**
+   * With views, for a pass that reads the rows in file order and drops each frame before
+   * the next read: the next window is read ahead while this one's frames are checked, and
+   * the window buffers are reused (a view is valid only until the next read). Async
+   * reads only.
+   */
+  sequentialViews?: boolean;
 }
 
 /** A frame could not be read; `problem` says which check failed. */
@@ -50,6 +58,8 @@ const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 /** Reads frame bytes by index row, one segment file open at a time. */
 export class SegmentReader {
   private asyncOpen: Open | undefined;
+  /** The segment read through a RangeWindowReader (sequentialViews). */
+  private windowed: { seq: number; size: number; reader: RangeWindowReader } | undefined;
   private syncOpen: Open | undefined;
   private readonly window: number;
   private readonly maxFrameBytes: number;
@@ -113,6 +123,7 @@ export class SegmentReader {
 
   /** The byteLength bytes of a row's frame ("\n" included), unverified. */
   async read(row: OffsetIndexRow): Promise<Buffer> {
+    if (this.opts.sequentialViews && this.opts.views) return this.readAhead(row);
     let opened = false;
     if (this.asyncOpen?.seq !== row.segmentSeq) {
       await this.closeAsync();
@@ -199,7 +210,40 @@ export class SegmentReader {
     return this.out(buf.subarray(0, row.byteLength));
   }
 
+  /** read() through a read-ahead window reader that reuses its buffers. */
+  private async readAhead(row: OffsetIndexRow): Promise<Buffer> {
+    if (this.windowed?.seq !== row.segmentSeq) {
+      await this.closeAsync();
+      const file = segmentRelPath(row.segmentSeq);
+      const path = inRoot(this.root, file);
+      if (!(await lstatOrUndefined(path))) throw this.missing(row);
+      const fh = await openRead(path);
+      let size: number;
+      try {
+        size = (await fh.stat()).size;
+      } catch (err) {
+        await fh.close().catch(() => undefined);
+        throw ioError(err, path, "cannot stat");
+      }
+      const reader = RangeWindowReader.over(path, fh, size, this.window).reuseWindows();
+      reader.observe((offset, bytes) => {
+        if (this.opts.stats) this.opts.stats.segmentBytes += bytes.length;
+        this.opts.onRead?.(file, offset, bytes.length);
+      });
+      this.windowed = { seq: row.segmentSeq, size, reader };
+      if (this.opts.stats) this.opts.stats.segmentOpens++;
+    }
+    const w = this.windowed;
+    this.check(row, w.size);
+    const bytes = await w.reader.readUpTo(row.byteOffset, row.byteLength);
+    if (bytes.length < row.byteLength) throw corrupt(this.root, problem("row_out_of_bounds", "segment ended before the frame's last byte", { file: segmentRelPath(row.segmentSeq), offset: row.byteOffset, entrySeq: row.entrySeq }));
+    return bytes;
+  }
+
   private async closeAsync(): Promise<void> {
+    const w = this.windowed;
+    this.windowed = undefined;
+    await w?.reader.close();
     const fh = this.asyncOpen?.fh;
     this.asyncOpen = undefined;
     if (fh) await fh.close();

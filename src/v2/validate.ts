@@ -82,9 +82,10 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
   const segments = await listSegmentFiles(root);
   const sizes = new Map(segments.map((s) => [s.segmentSeq, s.size]));
 
-  // Rows come in file order: a 4 MiB window serves many frames per read, and the frames
-  // are views into it (nothing here keeps them past the row).
-  const reader = new SegmentReader(root, { stats: opts.stats, maxFrameBytes, window: 4 << 20, views: true });
+  // Rows come in file order: a 4 MiB window serves many frames per read, the next window
+  // is read meanwhile, and the frames are views into reused buffers (nothing here keeps
+  // them past the row).
+  const reader = new SegmentReader(root, { stats: opts.stats, maxFrameBytes, window: 4 << 20, views: true, sequentialViews: true });
   const prechecked = opts.prechecked;
   const records: SidecarRecord[] = [];
   const heads: (FrameHeadFacts | undefined)[] = [];
