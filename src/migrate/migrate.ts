@@ -23,6 +23,7 @@ import { buildStaging, carryCheckpoints, carryLedger, commitNew, discardStaging,
 import { statusDetail, type StatusDetail } from "./status.js";
 import { scanSource, type InvalidLine, type SourceScan } from "./source.js";
 import type { MigrationState } from "./state.js";
+import { prestartValidationThread, threadedValidationPays, validationThreadAvailable } from "./validate-thread.js";
 import { verifyV2AgainstJsonl, type VerifyReport } from "./verify.js";
 
 export interface MigrateResult {
@@ -189,6 +190,9 @@ async function stagedPath(p: SessionPaths, src: SourceScan, opts: MigrateOptions
   };
   const result = baseResult(p, src, migrationId, started);
   let report: VerifyReport | undefined;
+  // The integrity check's validation thread, started now: its start-up overlaps the build.
+  const mode = opts.validationThread ?? "auto";
+  const idle = (mode === "always" && validationThreadAvailable()) || (mode === "auto" && threadedValidationPays(src.size)) ? prestartValidationThread() : undefined;
   try {
     await enter("planned");
     events.push(makeEvent(ctx, "planned"));
@@ -223,9 +227,11 @@ async function stagedPath(p: SessionPaths, src: SourceScan, opts: MigrateOptions
       lineHashes: staged.built.lineHashes,
       chainsAt: old.map((c) => c.headEntrySeq),
       ...(opts.validationThread ? { validationThread: opts.validationThread } : {}),
+      ...(idle ? { idleThread: idle } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(onVerify ? { onProgress: onVerify } : {}),
     });
+    await idle?.stop();
     verification = report.verification;
     if (!report.ok || report.entries.sidecar !== staged.built.entries) {
       const e = makeEvent(ctx, "integrity_check", "fatal_error", verification, "integrity_mismatch");
@@ -262,6 +268,7 @@ async function stagedPath(p: SessionPaths, src: SourceScan, opts: MigrateOptions
     result.bytes = staged.built.bytes;
     result.chainHash = staged.built.chainHash;
   } catch (err) {
+    await idle?.stop();
     const failed = makeEvent(ctx, "failed", "recoverable_error", verification, errorClassOf(err));
     if (stagingMade) await discardStaging(p, staging).catch(() => undefined);
     try {

@@ -73,11 +73,30 @@ export function threadedValidationPays(jsonlBytes: number): boolean {
 
 /** Start validating `root` in a worker thread. */
 export function startThreadedValidation(req: ValidationRequest): ThreadedValidation {
+  return prestartValidationThread().begin(req);
+}
+
+/**
+ * A validation thread started before its request: its start-up (tens of ms of module
+ * loading) overlaps the caller's own work, e.g. migrate's build of the sidecar the
+ * thread will validate.
+ */
+export interface IdleValidationThread {
+  /** Send the request (once): from here on, as startThreadedValidation. */
+  begin(req: ValidationRequest): ThreadedValidation;
+  /** Stop the worker (whether it was begun or not). */
+  stop(): Promise<void>;
+}
+
+const FAILED: ThreadedValidation = { result: Promise.resolve(undefined), wait: async () => undefined, stop: async () => undefined };
+
+/** Start a validation thread that waits for its request. */
+export function prestartValidationThread(): IdleValidationThread {
   let worker: Worker;
   try {
-    worker = new Worker(WORKER_URL, { workerData: req });
+    worker = new Worker(WORKER_URL, { workerData: null });
   } catch {
-    return { result: Promise.resolve(undefined), wait: async () => undefined, stop: async () => undefined };
+    return { begin: () => FAILED, stop: async () => undefined };
   }
   const result = new Promise<ThreadedResult | undefined>((resolve) => {
     worker.once("message", (msg: ValidationReply) => resolve(msg.ok ? { report: msg.report, prechecked: msg.prechecked, ...(msg.prefix ? { prefix: msg.prefix } : {}) } : undefined));
@@ -104,5 +123,21 @@ export function startThreadedValidation(req: ValidationRequest): ThreadedValidat
       });
     });
   };
-  return { result, wait, stop };
+  // An idle thread does not keep the process alive (a caller that fails before it begins
+  // the validation still stops it; this is for one that does not).
+  worker.unref();
+  let begun = false;
+  const begin = (req: ValidationRequest): ThreadedValidation => {
+    if (begun) return FAILED;
+    begun = true;
+    try {
+      worker.ref();
+      worker.postMessage(req);
+    } catch {
+      void stop();
+      return FAILED;
+    }
+    return { result, wait, stop };
+  };
+  return { begin, stop };
 }

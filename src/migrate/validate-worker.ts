@@ -1,4 +1,4 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { readFingerprint, validateSidecar, type OffsetIndexRow } from "../v2/index.js";
 import { sha256OfRange } from "../v2/source-file.js";
 import type { PrefixHash, ValidationReply, ValidationRequest } from "./validate-thread.js";
@@ -12,7 +12,12 @@ import type { PrefixHash, ValidationReply, ValidationRequest } from "./validate-
 
 const port = parentPort;
 if (port) {
-  const req = workerData as ValidationRequest;
+  // The request comes with the worker, or (a thread started ahead of its work) as its first message.
+  if (workerData) run(port, workerData as ValidationRequest);
+  else port.once("message", (req: ValidationRequest) => run(port, req));
+}
+
+function run(port: MessagePort, req: ValidationRequest): void {
   const prechecked: OffsetIndexRow[] = [];
   const opts = {
     ...(req.maxFrameBytes !== undefined ? { maxFrameBytes: req.maxFrameBytes } : {}),

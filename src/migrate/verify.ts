@@ -26,7 +26,7 @@ import { sessionPaths, type SessionPaths } from "./names.js";
 import { readQuarantine, sha256 } from "./quarantine.js";
 import { FrameReader, indexLines, type IndexLine } from "./sidecar-read.js";
 import { readLineBytes, scanSource, type SourceScan } from "./source.js";
-import { startThreadedValidation, threadedValidationPays, validationThreadAvailable, type ThreadedValidation } from "./validate-thread.js";
+import { startThreadedValidation, threadedValidationPays, validationThreadAvailable, type IdleValidationThread, type ThreadedValidation } from "./validate-thread.js";
 
 /**
  * verify: an independent, entry-by-entry comparison of a sidecar with its JSONL. The
@@ -103,6 +103,11 @@ export interface VerifyOptions {
    * the built package whatever the size, "never". Same report either way.
    */
   validationThread?: "auto" | "always" | "never";
+  /**
+   * A validation thread the caller started ahead (prestartValidationThread), used when
+   * validation gets a thread; the caller stops it either way.
+   */
+  idleThread?: IdleValidationThread;
 }
 
 export interface VerifyReport {
@@ -144,7 +149,8 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
   // The thread hashes the JSONL's indexed prefix too, unless this thread has the lighter
   // load (the caller hashed the lines: see compareAll).
   const callerHashed = opts.source !== undefined && opts.lineHashes?.length === opts.source.records.length;
-  const threaded = thread ? startThreadedValidation({ root, ...(callerHashed ? {} : { prefixOf: p.file }) }) : undefined;
+  const req = { root, ...(callerHashed ? {} : { prefixOf: p.file }) };
+  const threaded = thread ? (opts.idleThread ? opts.idleThread.begin(req) : startThreadedValidation(req)) : undefined;
   try {
     return await compareAll(p, root, opts, threaded, started);
   } finally {

@@ -91,4 +91,31 @@ describe("verify with validation in a second thread", () => {
     expect(r.threaded).toEqual(r.inProcess);
     expect(r.threaded).toMatchObject({ ok: true, behind: 1, freshness: { state: "behind" } });
   });
+
+  it("a thread started ahead of its request (as migrate starts it before the build) gives the same report", async () => {
+    const f = await migrated(9);
+    const dist = (await import(pathToFileURL(join(PROJECT, "dist", "migrate", "validate-thread.js")).href)) as typeof import("../../src/migrate/validate-thread.js");
+    const idle = dist.prestartValidationThread();
+    const ahead = await idle.begin({ root: f.replace(/\.jsonl$/, ".v2"), prefixOf: f }).result;
+    await idle.stop();
+    const direct = await dist.startThreadedValidation({ root: f.replace(/\.jsonl$/, ".v2"), prefixOf: f }).result;
+    expect(ahead).toBeDefined();
+    expect(ahead).toEqual(direct);
+    expect(ahead?.prefix?.end).toBe(readFileSync(f).length);
+    // An idle thread that is never begun is stopped; one begun twice answers the second time with nothing.
+    await dist.prestartValidationThread().stop();
+    const twice = dist.prestartValidationThread();
+    twice.begin({ root: f.replace(/\.jsonl$/, ".v2") });
+    expect(await twice.begin({ root: f.replace(/\.jsonl$/, ".v2") }).result).toBeUndefined();
+    await twice.stop();
+  });
+
+  it("migrate with its thread started before the build: created, and a failure before the check stops the thread", async () => {
+    const migrate = ((await import(pathToFileURL(DIST_INDEX).href)) as { migrateJsonlToV2: typeof migrateJsonlToV2 }).migrateJsonlToV2;
+    const f = writeLines(join(temp(), "s.jsonl"), [HEADER, ...chain(30)]);
+    await expect(migrate(f, { validationThread: "always", failAt: "integrity_check" })).rejects.toMatchObject({ code: "E_IO" });
+    const r = await migrate(f, { validationThread: "always" });
+    expect(r).toMatchObject({ action: "created", entries: 30, verification: { entryCountMatch: true, hashChainMatch: true, indexConsistent: true } });
+    expect((await verify(f, { validationThread: "never" })).ok).toBe(true);
+  });
 });
