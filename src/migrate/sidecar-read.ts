@@ -19,6 +19,14 @@ export type IndexLine =
 
 /** Every line of `index/offsets.jsonl`, decoded, streamed in pieces (no whole-file string). */
 export async function* indexLines(root: string, signal?: AbortSignal): AsyncGenerator<IndexLine> {
+  for await (const batch of indexLineBatches(root, signal)) yield* batch;
+}
+
+/**
+ * indexLines a 1 MiB read at a time: the lines each read completes, decoded, as one array
+ * (a pass over many rows awaits once per read, not once per row).
+ */
+export async function* indexLineBatches(root: string, signal?: AbortSignal): AsyncGenerator<IndexLine[]> {
   const path = join(root, ...INDEX_FILE.split("/"));
   let fh: FileHandle;
   try {
@@ -38,20 +46,22 @@ export async function* indexLines(root: string, signal?: AbortSignal): AsyncGene
       if (bytesRead === 0) break;
       pos += bytesRead;
       carry = carry.length === 0 ? Buffer.from(chunk.subarray(0, bytesRead)) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      const batch: IndexLine[] = [];
       let start = 0;
       for (;;) {
         const nl = carry.indexOf(0x0a, start);
         if (nl < 0) break;
         lineNo++;
         const bytes = carry.subarray(start, nl);
-        if (!isBlank(bytes)) yield decodeLine(bytes, lineNo, lineStart);
+        if (!isBlank(bytes)) batch.push(decodeLine(bytes, lineNo, lineStart));
         lineStart += nl + 1 - start;
         start = nl + 1;
       }
       carry = carry.subarray(start);
+      if (batch.length > 0) yield batch;
     }
     if (carry.length > 0 && !isBlank(carry)) {
-      yield { ok: false, line: lineNo + 1, offset: lineStart, message: "last index line has no line end (torn append)", unterminated: true };
+      yield [{ ok: false, line: lineNo + 1, offset: lineStart, message: "last index line has no line end (torn append)", unterminated: true }];
     }
   } finally {
     await fh.close().catch(() => undefined);
@@ -112,6 +122,11 @@ export class FrameReader {
     /** Reuse window buffers (RangeWindowReader.reuseWindows): a frame's bytes are then valid only until the next read. */
     private readonly reuse = false,
   ) {}
+
+  /** The row's bytes when the current window holds them (no await), else undefined: read() them. */
+  peek(row: OffsetIndexRow): Buffer | undefined {
+    return this.seq === row.segmentSeq ? this.seg?.peek(row.byteOffset, row.byteLength) : undefined;
+  }
 
   /** The row's bytes, or an error message when they cannot be read in full. */
   async read(row: OffsetIndexRow): Promise<{ ok: true; bytes: Buffer } | { ok: false; message: string }> {

@@ -24,7 +24,7 @@ import { PrefixHasher } from "../v2/source-file.js";
 import { exists, statMaybe } from "./fs.js";
 import { sessionPaths, type SessionPaths } from "./names.js";
 import { readQuarantine, sha256 } from "./quarantine.js";
-import { FrameReader, indexLines, type IndexLine } from "./sidecar-read.js";
+import { FrameReader, indexLineBatches, type IndexLine } from "./sidecar-read.js";
 import { readLineBytes, scanSource, type SourceScan } from "./source.js";
 import { startThreadedValidation, threadedValidationPays, validationThreadAvailable, type IdleValidationThread, type ThreadedValidation } from "./validate-thread.js";
 
@@ -210,10 +210,20 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   const vouched: (OffsetIndexRow | undefined)[] = [];
   // Each line and frame is used before the next is read: both readers reuse their buffers.
   const reader = new FrameReader(root, undefined, true);
-  const rows = indexLines(root, opts.signal)[Symbol.asyncIterator]();
+  // Index rows come a read's worth at a time; lines and frames mostly from the current
+  // window: the pass awaits only when a read is needed, not three times per entry.
+  const batches = indexLineBatches(root, opts.signal)[Symbol.asyncIterator]();
+  let batch: IndexLine[] = [];
+  let at = 0;
+  const rowHere = (): IndexLine | undefined => (at < batch.length ? batch[at++] : undefined);
   const nextRow = async (): Promise<IndexLine | undefined> => {
-    const r = await rows.next();
-    return r.done ? undefined : r.value;
+    for (;;) {
+      const r = await batches.next();
+      if (r.done) return undefined;
+      batch = r.value;
+      at = 0;
+      if (batch.length > 0) return batch[at++];
+    }
   };
   const lines = (await RangeWindowReader.open(p.file, src.identity)).reuseWindows();
   try {
@@ -224,17 +234,17 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
     for (let i = 0; i < records.length; i++) {
       if (i % BATCH === 0 && opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "verify aborted", { file: p.file, cause: opts.signal.reason });
       const rec = records[i] as EntryRecord;
-      const line = await lines.read(rec.offset, rec.length);
+      const line = lines.peek(rec.offset, rec.length) ?? (await lines.read(rec.offset, rec.length));
       const seq = i + 1;
       const sha = lineHashes?.[i] ?? payloadSha256(line);
       const prevJ = chainJ;
       chainJ = chainStep(chainJ, sha);
       if (chainWanted.has(seq)) chainsAt[seq] = chainJ;
-      let row = await nextRow();
+      let row = rowHere() ?? (await nextRow());
       while (row && !row.ok) {
         indexOk = false;
         add({ code: "index_row_invalid", message: row.message, file: "index/offsets.jsonl", offset: row.offset });
-        row = await nextRow();
+        row = rowHere() ?? (await nextRow());
       }
       if (!row) {
         add({ code: "entry_missing", message: `entry ${JSON.stringify(rec.id)} (JSONL line ${rec.line}) is not in the sidecar`, entryId: rec.id, line: rec.line, entrySeq: seq });
@@ -242,7 +252,8 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
         framesSame = false;
       } else {
         rowsSeen++;
-        const f = await compareFrame(reader, row.row, seq, rec, line, sha, add);
+        const frame = reader.peek(row.row) ?? (await reader.read(row.row));
+        const f = compareFrame(frame, row.row, seq, rec, line, sha, add);
         if (!f.indexOk) indexOk = false;
         if (f.vouched) vouched[row.row.entrySeq] = row.row;
         // While every stored payload hashes as its line, the frames' chain is the lines'
@@ -256,7 +267,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
       if ((i + 1) % BATCH === 0 || i + 1 === records.length) opts.onProgress?.(i + 1, records.length);
     }
     if (framesSame) chainF = chainJ;
-    for (let row = await nextRow(); row; row = await nextRow()) {
+    for (let row = rowHere() ?? (await nextRow()); row; row = rowHere() ?? (await nextRow())) {
       if (!row.ok) {
         indexOk = false;
         add({ code: "index_row_invalid", message: row.message, file: "index/offsets.jsonl", offset: row.offset });
@@ -270,7 +281,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
     passEnded();
     await lines.close();
     await reader.close();
-    await rows.return?.(undefined);
+    await batches.return?.(undefined);
   }
 
   const freshness = await freshnessCheck;
@@ -377,16 +388,16 @@ function decodeAgainst(body: Buffer, line: Buffer): { ok: true; head: SegmentFra
   return { ok: true, head: d.value, payload: d.value.payload, same: d.value.payload.equals(line) };
 }
 
-/** Check one row's frame against the JSONL entry it must hold. */
-async function compareFrame(
-  reader: FrameReader,
+/** Check one row's frame (its bytes, or why they cannot be read) against the JSONL entry it must hold. */
+function compareFrame(
+  read: Buffer | { ok: true; bytes: Buffer } | { ok: false; message: string },
   row: OffsetIndexRow,
   seq: number,
   rec: EntryRecord,
   line: Buffer,
   lineSha: string,
   add: (m: VerifyMismatch) => void,
-): Promise<Compared> {
+): Compared {
   // Where a mismatch is: built only for one (most frames have none).
   const where = () => ({ entryId: rec.id, line: rec.line, entrySeq: seq, file: `segments/${String(row.segmentSeq).padStart(16, "0")}.seg`, offset: row.byteOffset });
   let indexOk = true;
@@ -394,12 +405,11 @@ async function compareFrame(
     indexOk = false;
     add({ ...where(), code: "index_mismatch", message: `index row ${seq} has entrySeq ${row.entrySeq}` });
   }
-  const read = await reader.read(row);
-  if (!read.ok) {
+  if (!Buffer.isBuffer(read) && !read.ok) {
     add({ ...where(), code: "frame_unreadable", message: read.message });
     return { indexOk: false, payloadSha256: undefined, vouched: false };
   }
-  const bytes = read.bytes;
+  const bytes = Buffer.isBuffer(read) ? read : read.bytes;
   const crc = crc32cHex(bytes);
   const crcOk = crc === row.crc32c;
   if (!crcOk) {

@@ -119,6 +119,12 @@ export class RangeWindowReader {
     return this.size;
   }
 
+  /** `length` bytes at `offset` if the current window holds them (no await), else undefined. */
+  peek(offset: number, length: number): Buffer | undefined {
+    const s = offset - this.winStart;
+    return s >= 0 && s + length <= this.win.length ? this.win.subarray(s, s + length) : undefined;
+  }
+
   /** `length` bytes at `offset`; E_SOURCE_CHANGED when the file ends before them. */
   async read(offset: number, length: number): Promise<Buffer> {
     const got = await this.readUpTo(offset, length);
