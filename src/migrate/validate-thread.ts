@@ -29,27 +29,14 @@ export const THREADED_VALIDATION_BYTES = 16 << 20;
 export interface ValidationRequest {
   root: string;
   maxFrameBytes?: number;
-  /**
-   * The JSONL whose indexed prefix (bytes [0, lastIndexedOffset) by the root's source
-   * fingerprint) the worker hashes meanwhile, for the caller's freshness check.
-   */
-  prefixOf?: string;
 }
 
-/** SHA-256 of bytes [0, end) of the JSONL, as the worker read them. */
-export interface PrefixHash {
-  end: number;
-  sha256: string;
-}
-
-export type ValidationReply = { ok: true; report: ValidationReport; prechecked: OffsetIndexRow[]; prefix?: PrefixHash } | { ok: false; message: string };
+export type ValidationReply = { ok: true; report: ValidationReport; prechecked: OffsetIndexRow[] } | { ok: false; message: string };
 
 export interface ThreadedResult {
   report: ValidationReport;
   /** Rows whose CRC and payload hash the worker did not check: the caller must have. */
   prechecked: OffsetIndexRow[];
-  /** The prefix hash asked for (absent when there was no fingerprint or it could not be read). */
-  prefix?: PrefixHash;
 }
 
 export interface ThreadedValidation {
@@ -99,7 +86,7 @@ export function prestartValidationThread(): IdleValidationThread {
     return { begin: () => FAILED, stop: async () => undefined };
   }
   const result = new Promise<ThreadedResult | undefined>((resolve) => {
-    worker.once("message", (msg: ValidationReply) => resolve(msg.ok ? { report: msg.report, prechecked: msg.prechecked, ...(msg.prefix ? { prefix: msg.prefix } : {}) } : undefined));
+    worker.once("message", (msg: ValidationReply) => resolve(msg.ok ? { report: msg.report, prechecked: msg.prechecked } : undefined));
     worker.once("error", () => resolve(undefined));
     worker.once("exit", () => resolve(undefined));
   });

@@ -146,10 +146,7 @@ export async function verifyV2AgainstJsonl(file: string, opts: VerifyOptions = {
   // A large sidecar's structural validation runs in a second thread meanwhile.
   const mode = opts.validationThread ?? "auto";
   const thread = mode === "always" ? validationThreadAvailable() : mode === "auto" && threadedValidationPays(st.size);
-  // The thread hashes the JSONL's indexed prefix too, unless this thread has the lighter
-  // load (the caller hashed the lines: see compareAll).
-  const callerHashed = opts.source !== undefined && opts.lineHashes?.length === opts.source.records.length;
-  const req = { root, ...(callerHashed ? {} : { prefixOf: p.file }) };
+  const req = { root };
   const threaded = thread ? (opts.idleThread ? opts.idleThread.begin(req) : startThreadedValidation(req)) : undefined;
   try {
     return await compareAll(p, root, opts, threaded, started);
@@ -176,25 +173,18 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   const behind = src.records.length - records.length;
   // Hashes computed by the caller are for the caller's scan's records only.
   const lineHashes = opts.source && opts.lineHashes?.length === src.records.length ? opts.lineHashes : undefined;
-  // The freshness check's prefix hash is computed while the entries are compared, on the
-  // thread with less to do: the validation thread when there is one and this one hashes
-  // every line; else this pass, from the very bytes it reads for the lines (the rest of
-  // the prefix, if any, is read after the pass).
-  const hashInThread = threaded !== undefined && !lineHashes;
-  const prefixHash = fp && !hashInThread ? new PrefixHasher(p.file, fp.lastIndexedOffset) : undefined;
+  // The freshness check's prefix hash is computed by this pass, from the very bytes it
+  // reads for the lines (from byte 0; the rest of the prefix, if any, is read after the
+  // pass): no second pass over the JSONL. (In the validation thread instead, it would
+  // make that thread, the longer of the two, longer still.)
+  const prefixHash = fp ? new PrefixHasher(p.file, fp.lastIndexedOffset) : undefined;
   let passEnded = () => {};
   const passEnd = new Promise<void>((resolve) => (passEnded = resolve));
-  const prefixSha256 =
-    threaded && hashInThread
-      ? async (end: number) => {
-          const r = await threaded.wait(opts.signal, p.file);
-          return r?.prefix?.end === end ? r.prefix.sha256 : undefined;
-        }
-      : async (end: number) => {
-          if (!prefixHash || end !== prefixHash.end) return undefined;
-          await passEnd;
-          return prefixHash.digest(opts.signal);
-        };
+  const prefixSha256 = async (end: number) => {
+    if (!prefixHash || end !== prefixHash.end) return undefined;
+    await passEnd;
+    return prefixHash.digest(opts.signal);
+  };
   const freshnessCheck = checkFreshness(p.file, fp, "full", opts.signal, prefixSha256);
   freshnessCheck.catch(() => undefined); // awaited below; a comparison that throws first leaves it unobserved
 
