@@ -178,11 +178,12 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   // pass): no second pass over the JSONL. (In the validation thread instead, it would
   // make that thread, the longer of the two, longer still.)
   const prefixHash = fp ? new PrefixHasher(p.file, fp.lastIndexedOffset) : undefined;
-  let passEnded = () => {};
-  const passEnd = new Promise<void>((resolve) => (passEnded = resolve));
+  let passEnded = (_done: boolean) => {};
+  const passEnd = new Promise<boolean>((resolve) => (passEnded = resolve));
   const prefixSha256 = async (end: number) => {
     if (!prefixHash || end !== prefixHash.end) return undefined;
-    await passEnd;
+    // A pass that failed has failed verify: the rest of the prefix is not read for nothing.
+    if (!(await passEnd)) throw new SessfmtError("E_ABORTED", "the comparison ended early", { file: p.file });
     return prefixHash.digest(opts.signal);
   };
   const freshnessCheck = checkFreshness(p.file, fp, "full", opts.signal, prefixSha256);
@@ -215,7 +216,12 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
       if (batch.length > 0) return batch[at++];
     }
   };
-  const lines = (await RangeWindowReader.open(p.file, src.identity)).reuseWindows();
+  let passDone = false;
+  const lines = await RangeWindowReader.open(p.file, src.identity).catch((err: unknown) => {
+    passEnded(false);
+    throw err;
+  });
+  lines.reuseWindows();
   try {
     if (prefixHash) {
       lines.observe((start, bytes) => prefixHash.feed(start, bytes));
@@ -267,8 +273,9 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
       add({ code: "entry_extra", message: `the sidecar holds entry ${JSON.stringify(row.row.entryId)} at entrySeq ${row.row.entrySeq}, which the JSONL does not have there`, entryId: row.row.entryId, entrySeq: row.row.entrySeq });
       chainF = undefined;
     }
+    passDone = true;
   } finally {
-    passEnded();
+    passEnded(passDone);
     await lines.close();
     await reader.close();
     await batches.return?.(undefined);
