@@ -244,8 +244,8 @@ export async function checkFreshness(
   check: FreshnessCheck = "full",
   signal?: AbortSignal,
   /**
-   * SHA-256 of bytes [0, end) of `file` as computed elsewhere (verify's validation thread
-   * hashes the prefix meanwhile), or undefined to have it hashed here.
+   * SHA-256 of bytes [0, end) of `file` as computed elsewhere (verify hashes it from the
+   * bytes its comparison reads), or undefined to have it hashed here.
    */
   prefixSha256?: (end: number) => Promise<string | undefined>,
 ): Promise<Freshness> {

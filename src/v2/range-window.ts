@@ -39,7 +39,7 @@ interface Ahead {
  * the caller works on window k: at most two windows are held (the current one and the
  * one being read), whatever the file's size. A range outside both starts a new window at
  * its first byte. Returned buffers are views into a window; every window is a fresh
- * buffer, so a view stays valid after later reads.
+ * buffer, so a view stays valid after later reads (unless reuseWindows is on).
  */
 export class RangeWindowReader {
   private win: Buffer = Buffer.alloc(0);
@@ -112,11 +112,6 @@ export class RangeWindowReader {
   /** Read the window at `offset` now (a pass that must see every byte from there on starts here). */
   async begin(offset: number): Promise<void> {
     await this.readUpTo(offset, 1);
-  }
-
-  /** The file's size when it was opened. */
-  get sizeAtOpen(): number {
-    return this.size;
   }
 
   /** `length` bytes at `offset` if the current window holds them (no await), else undefined. */
