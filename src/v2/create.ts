@@ -129,7 +129,7 @@ export async function buildSidecar(file: string, root: string, opts: CreateSidec
       for (let i = 0; i < records.length; i++) {
         if (i % BATCH === 0 && opts.signal?.aborted) throw aborted(file, opts.signal);
         const r = records[i] as EntryRecord;
-        await writer.append({ entryId: r.id, parentEntryId: r.parentId, entryType: r.type, payload: await lineReader.read(r.offset, r.length) });
+        await writer.append({ entryId: r.id, parentEntryId: r.parentId, entryType: r.type, payload: lineReader.peek(r.offset, r.length) ?? (await lineReader.read(r.offset, r.length)) });
         chains.push(writer.state.chainHash);
         if ((i + 1) % BATCH === 0 || i + 1 === records.length) opts.onProgress?.(i + 1, records.length);
       }
