@@ -1,5 +1,7 @@
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
-import { validateSidecar, type OffsetIndexRow } from "../v2/index.js";
+// The modules validation needs, not the whole v2 index: the thread's start-up is module loading.
+import type { OffsetIndexRow } from "../v2/index-row.js";
+import { validateSidecar } from "../v2/validate.js";
 import type { ValidationReply, ValidationRequest } from "./validate-thread.js";
 
 /**
