@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { isUtf8 } from "node:buffer";
 import { SessfmtError, ioError } from "./errors.js";
 import { SessionOpenDiagnostics, diagnosticError, type SkipReason } from "./diagnostics.js";
@@ -33,13 +33,15 @@ import {
   K_NUMBER,
   K_OBJECT,
   K_STRING,
+  KNOWN_NAMES,
   LineFields,
   ObjectFields,
   SCAN_CERTAIN,
   scanLine,
   type FieldView,
 } from "./fast-fields.js";
-import { LineBatch } from "./wasm-scanner.js";
+import { LineBatch, R_ESCAPED, R_END, R_KINDS, R_NAMES, R_START, bufferReader, type WindowReader } from "./wasm-scanner.js";
+import { DATA, ROWS, ROW_CONTENT_END, ROW_EOL, ROW_LINE_START, ROW_RESULT, ROW_RESULTS, ROW_SHIFT } from "./wasm-scanner-layout.js";
 import { BufferSource, FileSource, type FileIdentity } from "./source.js";
 import { SessionTree } from "./tree.js";
 import { Session } from "./session.js";
@@ -61,14 +63,20 @@ export interface OpenOptions {
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
-const RETAIN_LIMIT = 64 * 1024 * 1024;
+/**
+ * Files up to this size are read with synchronous reads: whole when every entry is parsed
+ * at open (the buffer is kept), else in windows straight into the scanner (only the
+ * index is kept). Larger files are streamed in chunks with asynchronous reads.
+ */
+const SYNC_READ_LIMIT = 64 * 1024 * 1024;
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
+/** Bytes of a source put into the batch scanner per window. */
+const WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Files this size or smaller are parsed whole at open and every entry kept (unless
- * retainEntries is false): JSON.parse runs at full speed from the first byte, while the
- * fast scanner only pays off once the optimising compiler has compiled it, a few MB into
- * a process, and a small file's parsed entries cost little memory.
+ * retainEntries is false): JSON.parse runs at full speed from the first byte, and a small
+ * file's parsed entries cost little memory.
  */
 const EAGER_PARSE_LIMIT = 4 * 1024 * 1024;
 
@@ -76,37 +84,38 @@ function parsesAll(opts: OpenOptions, size: number): boolean {
   return opts.retainEntries === true || (opts.retainEntries === undefined && size <= EAGER_PARSE_LIMIT);
 }
 
-/** Files this size or smaller are read into memory whole and kept (unless retainEntries is false). */
-function keepsBytes(opts: OpenOptions, size: number): boolean {
-  return opts.retainEntries !== false && size <= RETAIN_LIMIT;
-}
-
 /** Open a session file (lenient by default). Never modifies the file. */
 export async function openSession(file: string, opts: OpenOptions = {}): Promise<Session> {
   // One stat: a system call of microseconds, not worth a thread-pool round trip.
   const identity = identifySync(file);
-  const loader = new SessionLoader(file, opts, identity.size);
-  if (keepsBytes(opts, identity.size)) {
-    // A file kept whole (64 MiB at most) is read with synchronous reads, as openSessionSync
-    // does: the scan that follows holds the thread longer than the read would, and each
+  if (identity.size <= SYNC_READ_LIMIT) {
+    // Up to 64 MiB the file is read with synchronous reads, as openSessionSync does: the
+    // scan that follows holds the thread longer than the reads would, and each
     // asynchronous read is a round trip through the thread pool (open, reads, close) whose
     // wake-ups, on a busy machine, cost more than reading the bytes.
-    const data = readFileBytesSync(file, identity.size, opts);
-    loader.scanHeld(data);
-    return loader.finish(new BufferSource(data, file), data.length);
+    return openHere(file, opts, identity);
   }
+  const loader = new SessionLoader(file, opts, identity.size);
   const scanned = await scanFile(file, loader.onLine, scanOptions(opts, identity.size));
   return loader.finish(new FileSource(file, { ...identity, size: scanned }), scanned);
 }
 
 /** Synchronous openSession. */
 export function openSessionSync(file: string, opts: OpenOptions = {}): Session {
-  const identity = identifySync(file);
+  return openHere(file, opts, identifySync(file));
+}
+
+/** Open with synchronous reads, given the path's identity. */
+function openHere(file: string, opts: OpenOptions, identity: FileIdentity): Session {
   const loader = new SessionLoader(file, opts, identity.size);
-  if (keepsBytes(opts, identity.size)) {
-    const data = readFileBytesSync(file, identity.size, opts);
-    loader.scanHeld(data);
-    return loader.finish(new BufferSource(data, file), data.length);
+  if (identity.size <= SYNC_READ_LIMIT) {
+    if (loader.retainAll) {
+      const data = readFileBytesSync(file, identity.size, opts);
+      loader.scanHeld(data);
+      return loader.finish(new BufferSource(data, file), data.length);
+    }
+    const read = loader.scanFileInWindows(file);
+    if (read) return loader.finish(new FileSource(file, read.identity), read.identity.size);
   }
   const scanned = scanFileSync(file, loader.onLine, scanOptions(opts, identity.size));
   return loader.finish(new FileSource(file, { ...identity, size: scanned }), scanned);
@@ -202,6 +211,11 @@ function newRecord(
 
 /** Entry types whose records commonRecord makes (label and session_info carry more fields). */
 const COMMON_TYPES: ReadonlySet<string> = new Set([...KNOWN_ENTRY_TYPES].filter((t) => t !== "label" && t !== "session_info"));
+/** By the scanner's name code (1-based index in KNOWN_NAMES): 1 for a type in COMMON_TYPES. */
+const COMMON_TYPE_CODES = Uint8Array.from([0, ...KNOWN_NAMES.map((n) => (COMMON_TYPES.has(n) ? 1 : 0))]);
+const MESSAGE_CODE = KNOWN_NAMES.indexOf("message") + 1;
+/** Longest stretch of a line commonRow decodes for id, parentId and timestamp together. */
+const JOINT_DECODE_LIMIT = 256;
 
 /** Turns scanned lines into a header, entry records and diagnostics. */
 class SessionLoader {
@@ -213,7 +227,7 @@ class SessionLoader {
   private readonly v1Facts = new Map<EntryRecord, V1Facts>();
   private readonly diagnostics = new SessionOpenDiagnostics();
   /** Every entry is parsed at open and kept (retainEntries true, or a small file). */
-  private readonly retainAll: boolean;
+  readonly retainAll: boolean;
   private readonly lineFields = new LineFields();
   private lastSpan: LineSpan | undefined;
   private lastId: string | null = null;
@@ -229,10 +243,7 @@ class SessionLoader {
 
   /**
    * Every line of bytes held in memory (a file read whole, or a buffer). When the scanner
-   * is used, lines go through it in batches (LineBatch: no per-line copy, view or call),
-   * and only the lines it is not certain of, the header, and lines it cannot batch take
-   * the line-by-line path. UTF-8 is checked once for the whole buffer: lines split at
-   * 0x0A (never part of a multi-byte sequence), so if the whole is valid, each line is.
+   * is used, lines go through it in batches (scanWindows); else line by line.
    */
   scanHeld(data: Buffer): void {
     const opts = this.opts;
@@ -241,46 +252,209 @@ class SessionLoader {
       scanBuffer(data, this.onLine, { maxLineBytes: opts.maxLineBytes, chunkSize: opts.chunkSize ?? Math.max(1, data.length), signal: opts.signal, name: this.file });
       return;
     }
-    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    const utf8 = isUtf8(data);
-    let pos = 0;
-    let line = 1;
-    while (pos < data.length) {
-      checkAbort(opts.signal, this.file ?? "<buffer>");
-      const rows = batch.fill(data, pos);
-      if (rows === 0) {
-        pos = this.lineAlone(data, pos, line++, maxLineBytes);
-        continue;
+    this.scanWindows(batch, bufferReader(data), data.length, WINDOW_BYTES);
+  }
+
+  /**
+   * Every line of a file whose entries are not all parsed at open, read in windows
+   * (chunkSize, default 1 MiB) straight into the scanner's memory: no buffer of the
+   * whole file is made (its fresh pages cost more to fault in than the reads), and only
+   * the index is kept. Returns the identity of the file that was read (its descriptor's,
+   * with the size scanned), or undefined where the scanner is unavailable (the caller
+   * then reads line by line).
+   */
+  scanFileInWindows(file: string): { identity: FileIdentity } | undefined {
+    const window = this.opts.chunkSize ?? WINDOW_BYTES;
+    const batch = new LineBatch(window);
+    if (!batch.available) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(file, "r");
+    } catch (err) {
+      throw ioError(err, file, "cannot open");
+    }
+    try {
+      let st: import("node:fs").Stats;
+      try {
+        st = fstatSync(fd);
+      } catch (err) {
+        throw ioError(err, file, "cannot open session");
       }
-      for (let k = 0; k < rows; k++) pos = this.batchRow(data, batch, k, line++, maxLineBytes, utf8);
+      // The identity of the file actually read: one replaced after the path's stat is
+      // read whole and, for later reads by offset, recognised as itself.
+      const identity = checkIdentity(file, st);
+      const read: WindowReader = (target, offset, length, position) => {
+        try {
+          return readSync(fd, target, offset, length, position);
+        } catch (err) {
+          throw ioError(err, file, `read failed at byte ${position}`);
+        }
+      };
+      const size = this.scanWindows(batch, read, identity.size, window);
+      return { identity: { ...identity, size } };
+    } finally {
+      closeSync(fd);
     }
   }
 
-  /** The last line without "\n", or a line longer than the batch window: split and read alone. Returns where the next starts. */
-  private lineAlone(data: Buffer, pos: number, line: number, maxLineBytes: number): number {
-    const nl = data.indexOf(0x0a, pos);
-    const stop = nl < 0 ? data.length : nl + 1;
-    const splitter = new LineSplitter(this.onLine, maxLineBytes, pos, line);
-    splitter.push(data.subarray(pos, stop));
-    splitter.end();
-    return stop;
+  /**
+   * Every line of a source of `size` bytes through the batch scanner, window by window;
+   * only the lines it is not certain of, the header, and lines it cannot batch (longer
+   * than a window, or a last line without "\n") take the line-by-line path. Returns
+   * where the source ended (less than `size` if it turned out shorter). UTF-8 is checked
+   * once per window for its complete lines: lines split at 0x0A (never part of a
+   * multi-byte sequence), so if they are valid as a whole, each is.
+   */
+  private scanWindows(batch: LineBatch, read: WindowReader, size: number, window: number): number {
+    const opts = this.opts;
+    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    let end = size;
+    let pos = 0;
+    let line = 1;
+    let view: Buffer | undefined;
+    let utf8 = false;
+    while (pos < end) {
+      checkAbort(opts.signal, this.file ?? "<buffer>");
+      const rows = batch.fillFrom(read, pos, end);
+      end = batch.sourceEnd;
+      if (rows === 0) {
+        if (pos >= end) break;
+        pos = this.lineAlone(read, pos, line++, end, maxLineBytes, window);
+        continue;
+      }
+      if (batch.view !== view) {
+        view = batch.view;
+        utf8 = isUtf8(view.subarray(0, view.lastIndexOf(0x0a) + 1));
+        opts.onProgress?.(batch.windowStart + view.length, size);
+      }
+      const base = batch.windowStart;
+      const u8 = batch.u8;
+      const i32 = batch.i32;
+      const common = this.header !== undefined && this.version >= 3;
+      for (let k = 0; k < rows; k++) {
+        const row = ROWS + (k << ROW_SHIFT);
+        const lineStart = (i32[(row + ROW_LINE_START) >> 2] as number) - DATA;
+        const contentEnd = (i32[(row + ROW_CONTENT_END) >> 2] as number) - DATA;
+        if (
+          common &&
+          i32[(row + ROW_RESULT) >> 2] === SCAN_CERTAIN &&
+          contentEnd - lineStart <= maxLineBytes &&
+          (utf8 || isUtf8(view.subarray(lineStart, contentEnd)))
+        ) {
+          const eol = i32[(row + ROW_EOL) >> 2] as 1 | 2;
+          const r = this.commonRow(u8, i32, row + ROW_RESULTS, view, lineStart, line, base + lineStart, contentEnd - lineStart, eol);
+          if (r !== undefined) {
+            this.records.push(r);
+            this.lastSkipped = false;
+            line++;
+            pos = base + contentEnd + eol;
+            continue;
+          }
+        }
+        pos = this.batchRow(view, base, batch, k, line++, maxLineBytes, utf8);
+      }
+    }
+    return Math.min(pos, end);
   }
 
-  /** Row k of a batch: its record from the scanner's results if it was certain, else the line-by-line path. Returns where the next line starts. */
-  private batchRow(data: Buffer, batch: LineBatch, k: number, line: number, maxLineBytes: number, utf8: boolean): number {
+  /**
+   * The last line without "\n", or a line longer than the batch window: read in pieces
+   * of a window and split alone. Returns where the next line starts (or where the source
+   * ended).
+   */
+  private lineAlone(read: WindowReader, pos: number, line: number, end: number, maxLineBytes: number, window: number): number {
+    const splitter = new LineSplitter(this.onLine, maxLineBytes, pos, line);
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(window, end - pos)));
+    let p = pos;
+    while (p < end) {
+      const n = read(buf, 0, Math.min(buf.length, end - p), p);
+      if (n <= 0) break;
+      const piece = buf.subarray(0, n);
+      const nl = piece.indexOf(0x0a);
+      if (nl >= 0) {
+        splitter.push(piece.subarray(0, nl + 1));
+        return p + nl + 1;
+      }
+      splitter.push(piece);
+      p += n;
+    }
+    splitter.end();
+    return p;
+  }
+
+  /** Row k of a batch (`view`: the window's bytes, from source offset `base`): its record from the scanner's results if it was certain, else the line-by-line path. Returns where the next line starts. */
+  private batchRow(view: Buffer, base: number, batch: LineBatch, k: number, line: number, maxLineBytes: number, utf8: boolean): number {
     const start = batch.lineStart(k);
     const end = batch.contentEnd(k);
     const eol = batch.eol(k);
     const span: LineSpan = { line, offset: start, length: end - start, eol, oversize: end - start > maxLineBytes };
     if (span.oversize) {
       this.onLine(Buffer.alloc(0), span);
-    } else if (this.header !== undefined && batch.result(k) === SCAN_CERTAIN && (utf8 || isUtf8(data.subarray(start, end)))) {
+    } else if (this.header !== undefined && batch.result(k) === SCAN_CERTAIN && (utf8 || isUtf8(view.subarray(start - base, end - base)))) {
       batch.results(k, this.lineFields);
       this.certainEntry(span);
     } else {
-      this.line(data.subarray(start, end), span, false);
+      this.line(view.subarray(start - base, end - base), span, false);
     }
     return end + eol;
+  }
+
+  /**
+   * The record of a batch row of the common shape (the shape commonRecord accepts, with
+   * a known type and role written without escapes and an id, parentId and timestamp of
+   * plain ASCII close together), read straight from the row's results in the scanner's
+   * memory at `res`; undefined for any other line, which then takes the general path
+   * (batchRow) and gets exactly the record or diagnostics it got before. Nearly every
+   * line of a session is such a line, and in a fresh process this code mostly runs
+   * before the engine optimises it: one function with no calls but the one decode keeps
+   * it short.
+   */
+  private commonRow(u8: Uint8Array, i32: Int32Array, res: number, view: Buffer, lineStart: number, line: number, offset: number, length: number, eol: 1 | 2): EntryRecord | undefined {
+    if (u8[res + R_KINDS + F_TYPE] !== K_STRING) return undefined;
+    const typeCode = u8[res + R_NAMES] as number;
+    if (COMMON_TYPE_CODES[typeCode] !== 1) return undefined;
+    if (u8[res + R_KINDS + F_ID] !== K_STRING || u8[res + R_KINDS + F_TIMESTAMP] !== K_STRING) return undefined;
+    let role: string | undefined;
+    if (typeCode === MESSAGE_CODE) {
+      if (u8[res + R_KINDS + F_MESSAGE] !== K_OBJECT || u8[res + R_KINDS + F_MESSAGE_ROLE] !== K_STRING) return undefined;
+      const roleCode = u8[res + R_NAMES + 1] as number;
+      if (roleCode === 0 || (u8[res + R_ESCAPED + F_MESSAGE_ROLE] as number) !== 0) return undefined;
+      role = KNOWN_NAMES[roleCode - 1];
+    }
+    const pk = u8[res + R_KINDS + F_PARENT_ID];
+    if (pk !== K_STRING && pk !== K_NULL) return undefined;
+    // id, parentId and timestamp are decoded with one call, as plain ASCII (latin1 gives
+    // the same text) when close together; creating a string is a runtime call that costs
+    // far more than the few bytes it copies. Anything else: the general path.
+    if ((u8[res + R_ESCAPED + F_ID] as number) !== 0 || (u8[res + R_ESCAPED + F_TIMESTAMP] as number) !== 0) return undefined;
+    if (pk === K_STRING && (u8[res + R_ESCAPED + F_PARENT_ID] as number) !== 0) return undefined;
+    const starts = (res + R_START) >> 2;
+    const ends = (res + R_END) >> 2;
+    const idStart = i32[starts + F_ID] as number;
+    const idEnd = i32[ends + F_ID] as number;
+    if (idEnd === idStart) return undefined;
+    const tsStart = i32[starts + F_TIMESTAMP] as number;
+    const tsEnd = i32[ends + F_TIMESTAMP] as number;
+    const pStart = pk === K_STRING ? (i32[starts + F_PARENT_ID] as number) : idStart;
+    const pEnd = pk === K_STRING ? (i32[ends + F_PARENT_ID] as number) : idEnd;
+    const from = Math.min(idStart, tsStart, pStart);
+    const to = Math.max(idEnd, tsEnd, pEnd);
+    if (to - from > JOINT_DECODE_LIMIT) return undefined;
+    const joint = view.toString("latin1", lineStart + from, lineStart + to);
+    const id = joint.slice(idStart - from, idEnd - from);
+    let parentId: string | null = null;
+    if (pk === K_STRING && pEnd > pStart) {
+      const p = joint.slice(pStart - from, pEnd - from);
+      // Most entries are children of the entry before them: share that id string.
+      parentId = p === this.lastId ? this.lastId : p;
+    }
+    this.lastId = id;
+    const timestamp = joint.slice(tsStart - from, tsEnd - from);
+    const type = KNOWN_NAMES[typeCode - 1] as string;
+    const index = this.records.length;
+    return role !== undefined
+      ? { index, line, offset, length, eol, type, id, parentId, timestamp, role }
+      : { index, line, offset, length, eol, type, id, parentId, timestamp };
   }
 
   /** A line the scanner was certain of, its results in lineFields. */

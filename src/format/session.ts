@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { SessfmtError } from "./errors.js";
 import type { SessionOpenDiagnostics } from "./diagnostics.js";
 import type { LineSpan } from "./scan.js";
@@ -7,6 +8,15 @@ import type { SessionTree } from "./tree.js";
 import { applyLegacyPatch } from "./legacy.js";
 import { buildContextFromPath, planFork, type ForkPlan } from "./context.js";
 import type { SessionContext, SessionDialect, SessionEntry, SessionHeader } from "./types.js";
+
+/**
+ * The text of a line's bytes. Plain ASCII (most lines: JSON escapes keep them so) is
+ * decoded as latin1, a copy of one byte per character, several times faster than the
+ * UTF-8 decoder, and the same text.
+ */
+function decodeLine(bytes: Buffer): string {
+  return bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
+}
 
 /** Entry types that can become a context message. */
 const CONTEXT_TYPES: ReadonlySet<string> = new Set(["message", "custom_message", "branch_summary"]);
@@ -108,7 +118,7 @@ export class Session {
     if (missing.length > 0) {
       this.source.withReader((read) => {
         for (const r of missing) {
-          const text = read(r.offset, r.length).toString("utf8");
+          const text = decodeLine(read(r.offset, r.length));
           let obj: Record<string, unknown>;
           try {
             obj = JSON.parse(text) as Record<string, unknown>;

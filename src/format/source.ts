@@ -28,6 +28,9 @@ export interface FileIdentity {
   mtimeMs: number;
 }
 
+/** Bytes read at once by reads in ascending order (see FileSource.withReader). */
+const READ_AHEAD = 1024 * 1024;
+
 export class FileSource implements ByteSource {
   constructor(
     readonly file: string,
@@ -50,17 +53,31 @@ export class FileSource implements ByteSource {
           { file: this.file },
         );
       }
+      // Reads in ascending order (a context, a fork, a snapshot: records in file order) read
+      // ahead: one system call and one buffer serve the next entries too. The first read,
+      // and one that goes back, read just what was asked (a single entry() reads one line).
+      let block: Buffer | undefined;
+      let blockStart = 0;
+      let lastStart = -1;
       return fn((offset, length) => {
-        const buf = Buffer.allocUnsafe(length);
+        if (block !== undefined && offset >= blockStart && offset + length <= blockStart + block.length) {
+          lastStart = offset;
+          return block.subarray(offset - blockStart, offset - blockStart + length);
+        }
+        const ahead = lastStart >= 0 && offset > lastStart ? Math.min(READ_AHEAD, this.identity.size - offset) : 0;
+        const want = Math.max(length, ahead);
+        // A new buffer each time: views returned earlier stay valid.
+        const buf = Buffer.allocUnsafe(want);
         let done = 0;
-        while (done < length) {
+        while (done < want) {
           let n: number;
           try {
-            n = readSync(fd, buf, done, length - done, offset + done);
+            n = readSync(fd, buf, done, want - done, offset + done);
           } catch (err) {
             throw ioError(err, this.file, `read failed at byte ${offset + done}`);
           }
           if (n === 0) {
+            if (done >= length) break; // only the read-ahead fell short
             throw new SessfmtError("E_SOURCE_CHANGED", "file ended before the entry's last byte", {
               file: this.file,
               offset: offset + done,
@@ -68,7 +85,10 @@ export class FileSource implements ByteSource {
           }
           done += n;
         }
-        return buf;
+        block = buf.subarray(0, done);
+        blockStart = offset;
+        lastStart = offset;
+        return buf.subarray(0, length);
       });
     } finally {
       closeSync(fd);

@@ -120,24 +120,49 @@ export function scanBytes(b: Uint8Array & Buffer, out: ResultsTarget): number {
 }
 
 /**
- * Scans the lines of bytes held in memory in batches: a window of the bytes is copied
- * into the scanner, which splits it at "\n" and scans every complete line in one call,
- * leaving a row per line. Between calls the caller reads the rows; per line there is no
- * copy, no view object and no call into the scanner.
+ * Reads bytes of a source into `target` at `offset`: up to `length` bytes from the
+ * source's byte `position`. Returns how many were read (0: the source ends there).
+ */
+export type WindowReader = (target: Uint8Array, offset: number, length: number, position: number) => number;
+
+/** A WindowReader over bytes held in memory. */
+export function bufferReader(data: Uint8Array): WindowReader {
+  return (target, offset, length, position) => {
+    const n = Math.max(0, Math.min(length, data.length - position));
+    target.set(data.subarray(position, position + n), offset);
+    return n;
+  };
+}
+
+/**
+ * Scans lines in batches: a window of the source (a buffer, or a file read straight into
+ * the scanner's memory, whose pages are reused from window to window) is put into the
+ * scanner, which splits it at "\n" and scans every complete line in one call, leaving a
+ * row per line. Between calls the caller reads the rows; per line there is no copy, no
+ * view object and no call into the scanner.
  */
 export class LineBatch {
   private readonly engine: Engine | undefined;
-  private data: Buffer = Buffer.alloc(0);
-  /** Offset in `data` of the window's first byte. */
-  private windowStart = 0;
+  /** Bytes of the source put into the scanner per window. */
+  private readonly window: number;
+  private source: WindowReader | undefined;
+  /** The window's bytes: a view of the scanner's memory, valid until the next fill. */
+  view: Buffer = Buffer.alloc(0);
+  /** Offset in the source of the window's first byte. */
+  windowStart = 0;
   private windowEnd = 0;
+  /** Where the source ends: the end given to fill, or less when a read found it shorter. */
+  sourceEnd = 0;
   /** Where the next call starts, in memory. */
   private next = DATA;
   private rows = 0;
+  /** The reader of the buffer `fill` was last given. */
+  private held: { data: Buffer; read: WindowReader } | undefined;
 
-  constructor() {
+  constructor(window = WINDOW) {
+    this.window = Math.max(1, window);
     const module = scannerModule();
-    this.engine = module === null ? undefined : engineFor(module, WINDOW);
+    this.engine = module === null ? undefined : engineFor(module, this.window);
   }
 
   /** False where WebAssembly is unavailable: the caller scans line by line. */
@@ -145,30 +170,50 @@ export class LineBatch {
     return this.engine !== undefined;
   }
 
-  /**
-   * Scan complete lines from `from` in `data` (a line start). Returns the number of rows
-   * (0: no complete line fits the window from there, i.e. a last line without "\n", or a
-   * line longer than the window, which the caller handles alone).
-   */
+  /** fillFrom over bytes held in memory (offsets are then offsets in `data`). */
   fill(data: Buffer, from: number): number {
+    if (this.held?.data !== data) this.held = { data, read: bufferReader(data) };
+    return this.fillFrom(this.held.read, from, data.length);
+  }
+
+  /**
+   * Scan complete lines from `from` (a line start) of a source of `end` bytes, reading
+   * windows through `read`. Returns the number of rows (0: no complete line fits the
+   * window from there, i.e. a last line without "\n", or a line longer than the window,
+   * which the caller handles alone). A source that turns out shorter than `end` ends
+   * where its reads stopped (sourceEnd).
+   */
+  fillFrom(read: WindowReader, from: number, end: number): number {
     const e = this.engine as Engine;
-    if (e.owner !== this || data !== this.data || from < this.windowStart || from >= this.windowEnd) {
+    // Reload also when the memory grew (for another scan) since: the view would be detached.
+    if (e.owner !== this || read !== this.source || from < this.windowStart || from >= this.windowEnd || this.view.buffer !== e.memory.buffer) {
       e.owner = this;
-      this.data = data;
+      this.source = read;
+      this.sourceEnd = end;
+      const want = Math.max(0, Math.min(end, from + this.window) - from);
+      let got = 0;
+      while (got < want) {
+        const n = read(e.u8, DATA + got, want - got, from + got);
+        if (n <= 0) {
+          this.sourceEnd = from + got;
+          break;
+        }
+        got += n;
+      }
       this.windowStart = from;
-      this.windowEnd = Math.min(data.length, from + WINDOW);
-      e.u8.set(data.subarray(from, this.windowEnd), DATA);
+      this.windowEnd = from + got;
+      this.view = Buffer.from(e.memory.buffer, DATA, got);
       this.next = DATA;
     } else {
       this.next = DATA + (from - this.windowStart);
     }
-    const end = DATA + (this.windowEnd - this.windowStart);
-    const stop = e.scanLines(this.next, end, end + SLACK, MAX_ROWS);
+    const stop = DATA + (this.windowEnd - this.windowStart);
+    const after = e.scanLines(this.next, stop, stop + SLACK, MAX_ROWS);
     this.rows = e.i32[OUT_COUNT >> 2] as number;
-    if (this.rows === 0 && this.windowEnd < data.length && stop === this.next && this.next > DATA) {
+    if (this.rows === 0 && this.windowEnd < this.sourceEnd && after === this.next && this.next > DATA) {
       // The line starts mid-window and runs past it: move the window to it and retry.
       this.windowEnd = this.windowStart;
-      return this.fill(data, from);
+      return this.fillFrom(read, from, this.sourceEnd);
     }
     return this.rows;
   }
@@ -177,12 +222,12 @@ export class LineBatch {
     return ROWS + (k << ROW_SHIFT);
   }
 
-  /** Offset in `data` of row k's line. */
+  /** Offset in the source of row k's line. */
   lineStart(k: number): number {
     return this.windowStart + ((this.engine as Engine).i32[(this.row(k) + ROW_LINE_START) >> 2] as number) - DATA;
   }
 
-  /** Offset in `data` just after row k's content (its "\r\n" or "\n" follows). */
+  /** Offset in the source just after row k's content (its "\r\n" or "\n" follows). */
   contentEnd(k: number): number {
     return this.windowStart + ((this.engine as Engine).i32[(this.row(k) + ROW_CONTENT_END) >> 2] as number) - DATA;
   }
@@ -197,9 +242,19 @@ export class LineBatch {
     return (this.engine as Engine).i32[(this.row(k) + ROW_RESULT) >> 2] as number;
   }
 
-  /** Point `out` at row k's results (valid until the next fill). */
+  /** The scanner's memory as bytes, for reading rows directly (valid until the next fill). */
+  get u8(): Uint8Array {
+    return (this.engine as Engine).u8;
+  }
+
+  /** The scanner's memory as 32-bit words (valid until the next fill). */
+  get i32(): Int32Array {
+    return (this.engine as Engine).i32;
+  }
+
+  /** Point `out` at row k's results (valid until the next fill), over the window's bytes. */
   results(k: number, out: ResultsTarget): void {
     const e = this.engine as Engine;
-    out.point(e.u8, e.i32, this.row(k) + ROW_RESULTS, this.data, this.lineStart(k));
+    out.point(e.u8, e.i32, this.row(k) + ROW_RESULTS, this.view, this.lineStart(k) - this.windowStart);
   }
 }
