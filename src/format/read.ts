@@ -330,7 +330,9 @@ class SessionLoader {
       const base = batch.windowStart;
       const u8 = batch.u8;
       const i32 = batch.i32;
-      const common = this.header !== undefined && this.version >= 3;
+      // Once the header is read (the first line, or the first after blank ones): a
+      // version 3 file's rows may take commonRow.
+      let common = this.header !== undefined && this.version >= 3;
       for (let k = 0; k < rows; k++) {
         const row = ROWS + (k << ROW_SHIFT);
         const lineStart = (i32[(row + ROW_LINE_START) >> 2] as number) - DATA;
@@ -352,6 +354,7 @@ class SessionLoader {
           }
         }
         pos = this.batchRow(view, base, batch, k, line++, maxLineBytes, utf8);
+        common = this.header !== undefined && this.version >= 3;
       }
     }
     return Math.min(pos, end);

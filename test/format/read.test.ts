@@ -5,6 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   isSessfmtError,
@@ -582,5 +583,54 @@ describe("the dialect is read from entries only (SPEC 4.1)", () => {
     const s = openSessionFromBuffer([header, rustRoot, ""].join("\n"));
     expect(s.dialect).toBe("rust");
     expect(s.records[0]?.parentId).toBeNull();
+  });
+});
+
+describe("entries read by offset: reads in file order read ahead, and give the same bytes in any order", () => {
+  /** A session of about 3 MiB (lines of 0-20 KB): reads cross several read-ahead blocks. */
+  function bigSession(): { file: string; data: Buffer } {
+    const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    const lines = [header];
+    for (let k = 0; k < 300; k++) {
+      lines.push(JSON.stringify({ type: "custom", id: `c${k}`, parentId: k === 0 ? null : `c${k - 1}`, timestamp: "t", data: "é".repeat((k * 7919) % 10_000) }));
+    }
+    const data = Buffer.from(`${lines.join("\n")}\n`);
+    const file = join(tmpDir(), "big.jsonl");
+    writeFileSync(file, data);
+    return { file, data };
+  }
+
+  it("raw bytes and entries are the file's, whatever the order of the records asked for", () => {
+    const { file, data } = bigSession();
+    const s = openSessionSync(file, { retainEntries: false });
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: s.records.length - 1 }), { maxLength: 40 }), fc.boolean(), (picks, sorted) => {
+        const records = (sorted ? [...picks].sort((a, b) => a - b) : picks).map((k) => s.records[k]!);
+        const seen: Buffer[] = [];
+        s.forEachRaw(records, (bytes) => seen.push(Buffer.from(bytes)));
+        expect(seen).toEqual(records.map((r) => data.subarray(r.offset, r.offset + r.length)));
+      }),
+      { numRuns: 25 },
+    );
+    const kept = openSessionSync(file, { retainEntries: true });
+    expect(s.entries()).toEqual(kept.entries());
+  });
+
+  it("a file cut during a run of reads: bytes already read are still given, a read past the cut is E_SOURCE_CHANGED", () => {
+    const { file, data } = bigSession();
+    const s = openSessionSync(file, { retainEntries: false });
+    const cutAt = Math.floor(data.length / 2);
+    const got: string[] = [];
+    const err = thrown(() =>
+      s.forEachRaw(s.records, (bytes, r) => {
+        if (r.index === 1) truncateSync(file, cutAt);
+        expect(bytes.equals(data.subarray(r.offset, r.offset + r.length))).toBe(true);
+        got.push(r.id);
+      }),
+    );
+    expect(err.code).toBe("E_SOURCE_CHANGED");
+    // The read-ahead block read before the cut (1 MiB from the second record) still serves its records.
+    expect(got.length).toBeGreaterThan(2);
+    expect(s.records[got.length]!.offset + s.records[got.length]!.length).toBeGreaterThan(cutAt);
   });
 });

@@ -4,10 +4,13 @@
  * that goes through batches must give the same records and diagnostics as one that
  * goes line by line.
  */
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { F_ID, F_MESSAGE_ROLE, F_PARENT_ID, F_TIMESTAMP, F_TYPE, K_STRING, LineFields, SCAN_CERTAIN, scanLine } from "../../src/format/fast-fields.js";
-import { openSessionFromBuffer } from "../../src/format/index.js";
+import { openSession, openSessionFromBuffer, openSessionSync, type Session } from "../../src/format/index.js";
 import { LineBatch, scannerAvailable } from "../../src/format/wasm-scanner.js";
 import { SCANNER_WASM } from "../../src/format/wasm-scanner-module.js";
 import { scannerModuleBytes } from "../../src/format/wasm-scanner-program.js";
@@ -151,5 +154,127 @@ describe("open through batches = open line by line", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+const tmpRoot = mkdtempSync(join(tmpdir(), "sessfmt-batch-"));
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
+let tmpCount = 0;
+function tmpFile(data: Buffer): string {
+  const file = join(tmpRoot, `s${tmpCount++}.jsonl`);
+  writeFileSync(file, data);
+  return file;
+}
+
+/** What an open gives, without the materialised values (which depend on what was asked before). */
+function view(s: Session): unknown {
+  return {
+    header: s.header,
+    version: s.version,
+    dialect: s.dialect,
+    records: s.records.map(({ value: _v, ...r }) => r),
+    diagnostics: s.diagnostics.items,
+    context: s.buildContext(),
+    entries: s.entries(),
+  };
+}
+
+// Lines around the shape the batch reader turns into records straight from the scanner's
+// rows (commonRow), and just outside it: escaped, non-ASCII, empty, long or missing ids,
+// parent ids and timestamps; unknown and escaped roles; label and session_info entries.
+const str = fc.oneof(
+  { weight: 4, arbitrary: fc.stringMatching(/^[0-9a-f]{8}$/) },
+  { weight: 1, arbitrary: fc.constantFrom("", "é", "a\"b", "x".repeat(300), "\u2028", "2026-01-01T00:00:00.000Z") },
+);
+const shapedLine = fc
+  .record(
+    {
+      type: fc.constantFrom("message", "message", "custom", "compaction", "label", "session_info", "model_change", "thinking_level_change", "branch_summary", "custom_message", "x"),
+      id: str,
+      parentId: fc.oneof(fc.constant(null), fc.constant(""), str, fc.constant(7)),
+      timestamp: fc.oneof(fc.constant("2026-01-01T00:00:00.000Z"), str),
+      message: fc.oneof(fc.record({ role: fc.constantFrom("user", "assistant", "toolResult", "other", "us\u0065r"), content: fc.string({ unit: "binary" }) }), fc.constant("m")),
+      targetId: str,
+      name: str,
+    },
+    { requiredKeys: ["type", "id", "parentId", "timestamp"] },
+  )
+  .map((e) => JSON.stringify(e).replaceAll("\\\\u", "\\u"));
+const fileLine = fc.oneof(
+  { weight: 4, arbitrary: shapedLine },
+  { weight: 1, arbitrary: shapedLine.map((l) => l.replace(/"(id|parentId|timestamp)":("[^"]*"|null|7),?/, "")) },
+  { weight: 2, arbitrary: entryLine },
+  { weight: 1, arbitrary: anyLine },
+);
+const sessionFile = fc
+  .tuple(
+    fc.constantFrom(3, 3, 3, 2, 1),
+    fc.array(fc.tuple(fileLine, fc.constantFrom("\n", "\n", "\r\n")), { maxLength: 30 }),
+    fc.constantFrom("", '{"type":"custom","id":"t","parentId":null,"timestamp":"x"}', "{"),
+    fc.option(fc.nat({ max: 40 }), { nil: undefined }),
+  )
+  .map(([version, ls, tail, longAt]) => {
+    const header = JSON.stringify({ type: "session", version, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    const body = ls.map(([l, eol]) => l + eol);
+    // A line longer than most windows below.
+    if (longAt !== undefined) body.splice(longAt % (body.length + 1), 0, `${JSON.stringify({ type: "custom", id: "long", parentId: null, timestamp: "t", data: "y".repeat(5000) })}\n`);
+    return Buffer.from(`${header}\n${body.join("")}${tail}`, "utf8");
+  });
+
+describe("a file read in windows straight into the scanner = the same bytes read line by line", () => {
+  it("records, diagnostics, entries and context are the same, for any window size (sync and async)", async () => {
+    await fc.assert(
+      fc.asyncProperty(sessionFile, fc.integer({ min: 1, max: 4096 }), async (data, chunkSize) => {
+        const byLine = view(openSessionFromBuffer(data, { retainEntries: false, chunkSize: 64 }));
+        const file = tmpFile(data);
+        expect(view(openSessionSync(file, { retainEntries: false, chunkSize }))).toEqual(byLine);
+        expect(view(await openSession(file, { retainEntries: false, chunkSize }))).toEqual(byLine);
+        expect(view(openSessionSync(file, { retainEntries: false }))).toEqual(byLine);
+        // The same batch reader over a buffer.
+        expect(view(openSessionFromBuffer(data, { retainEntries: false }))).toEqual(byLine);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a file above 4 MiB is read in windows by default: nothing parsed at open, the same session as parsing all", async () => {
+    const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    const lines = [header];
+    let parent: string | null = null;
+    for (let k = 0; lines.join("\n").length < 5 * 1024 * 1024; k++) {
+      const id = k.toString(16).padStart(8, "0");
+      const role = k % 2 === 0 ? "user" : "assistant";
+      // Long lines: few of them fill 4 MiB.
+      lines.push(JSON.stringify({ type: "message", id, parentId: parent, timestamp: "2026-01-01T00:00:00.000Z", message: { role, content: `é ${"z".repeat(20_000 + (k % 3000))}`, provider: "p", model: "m" } }));
+      parent = id;
+    }
+    const file = tmpFile(Buffer.from(`${lines.join("\n")}\n`));
+    const lazy = await openSession(file);
+    expect(lazy.records.every((r) => r.value === undefined)).toBe(true);
+    const all = await openSession(file, { retainEntries: true });
+    expect(lazy.records.map(({ value: _v, ...r }) => r)).toEqual(all.records.map(({ value: _v, ...r }) => r));
+    expect(lazy.buildContext()).toEqual(all.buildContext());
+    expect(lazy.entry(lazy.records[100]!)).toEqual(all.entry(all.records[100]!));
+  });
+
+  it("a file cut while it is read in windows: the entries read are a prefix, the cut line a torn tail", () => {
+    const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    const entry = (k: number) => JSON.stringify({ type: "custom", id: `e${k}`, parentId: null, timestamp: "t", data: "q".repeat(100) });
+    const data = Buffer.from(`${[header, ...Array.from({ length: 100 }, (_, k) => entry(k))].join("\n")}\n`);
+    const file = tmpFile(data);
+    const cutAt = 5000;
+    let cut = false;
+    const s = openSessionSync(file, {
+      retainEntries: false,
+      chunkSize: 1000,
+      onProgress: () => {
+        if (!cut) truncateSync(file, cutAt);
+        cut = true;
+      },
+    });
+    expect(s.size).toBe(cutAt);
+    expect(s.records.every((r) => r.offset + r.length <= cutAt)).toBe(true);
+    expect(s.records.map((r) => r.id)).toEqual(Array.from({ length: s.records.length }, (_, k) => `e${k}`));
+    expect(s.diagnostics.items.map((d) => d.code).sort()).toEqual(["skipped", "truncated_tail"]);
   });
 });
