@@ -51,13 +51,18 @@ export interface OpenOptions {
   strict?: boolean;
   /**
    * What stays in memory after open (SPEC 5.1). `true`: every entry, parsed at open.
-   * Default: files up to 4 MiB as `true`; up to 64 MiB the file's bytes, each entry parsed
-   * the first time it is asked for; larger files only the index, entries re-read by
-   * offset. `false`: only the index, whatever the size.
+   * Default: files up to 4 MiB as `true`; larger files only the index, each entry re-read
+   * by offset and parsed the first time it is asked for. `false`: only the index,
+   * whatever the size.
    */
   retainEntries?: boolean;
   /** Longest line accepted (default just under V8's string limit). */
   maxLineBytes?: number;
+  /**
+   * Bytes read at a time: the window of a file read in windows (default 1 MiB), the
+   * chunk of a streamed one (default 4 MiB). Given for a buffer, or a file parsed whole,
+   * lines are split and scanned one by one (what the batch reader is tested against).
+   */
   chunkSize?: number;
   signal?: AbortSignal;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
