@@ -69,14 +69,36 @@ export interface OpenOptions {
 }
 
 /**
- * Files up to this size are read with synchronous reads: whole when every entry is parsed
- * at open (the buffer is kept), else in windows straight into the scanner (only the
- * index is kept). Larger files are streamed in chunks with asynchronous reads.
+ * Files up to this size whose entries are all parsed at open are read whole (the buffer
+ * is kept); larger ones are streamed in chunks. Files whose entries are not parsed at
+ * open are read in windows straight into the scanner at any size (only the index is
+ * kept); openSession reads those up to this size without yielding to the event loop.
  */
 const SYNC_READ_LIMIT = 64 * 1024 * 1024;
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 /** Bytes of a source put into the batch scanner per window. */
 const WINDOW_BYTES = 1024 * 1024;
+
+/** Where a scan through SessionLoader.scanWindows is, between calls. */
+interface WindowScan {
+  readonly batch: LineBatch;
+  readonly read: WindowReader;
+  /** Size of the source at open. */
+  readonly size: number;
+  /** Bytes per window (and per piece of a line read alone). */
+  readonly window: number;
+  /** Next line's offset and number. */
+  pos: number;
+  line: number;
+  /** Where the source ends (less than size if it turned out shorter). */
+  end: number;
+  /** The window last seen, and whether its complete lines are valid UTF-8. */
+  view: Buffer | undefined;
+  utf8: boolean;
+}
+
+/** openSession yields to the event loop after this many windows of a large file (4 MiB by default). */
+const YIELD_WINDOWS = 4;
 
 /**
  * Files this size or smaller are parsed whole at open and every entry kept (unless
@@ -94,13 +116,26 @@ export async function openSession(file: string, opts: OpenOptions = {}): Promise
   // One stat: a system call of microseconds, not worth a thread-pool round trip.
   const identity = identifySync(file);
   if (identity.size <= SYNC_READ_LIMIT) {
-    // Up to 64 MiB the file is read with synchronous reads, as openSessionSync does: the
-    // scan that follows holds the thread longer than the reads would, and each
-    // asynchronous read is a round trip through the thread pool (open, reads, close) whose
-    // wake-ups, on a busy machine, cost more than reading the bytes.
+    // Up to 64 MiB the file is read as openSessionSync reads it, without yielding: the
+    // scan holds the thread longer than the reads would, and each asynchronous read is a
+    // round trip through the thread pool (open, reads, close) whose wake-ups, on a busy
+    // machine, cost more than reading the bytes.
     return openHere(file, opts, identity);
   }
+  return openLarge(file, opts, identity);
+}
+
+/**
+ * openSession for a file above 64 MiB, given the path's identity (exported for tests,
+ * which use small files): read in windows, yielding to the event loop between them, or
+ * streamed in chunks when every entry is parsed at open.
+ */
+export async function openLarge(file: string, opts: OpenOptions, identity: FileIdentity = identifySync(file)): Promise<Session> {
   const loader = new SessionLoader(file, opts, identity.size);
+  if (!loader.retainAll) {
+    const read = await loader.scanFileInWindowsAsync(file);
+    if (read) return loader.finish(new FileSource(file, read.identity), read.identity.size);
+  }
   const scanned = await scanFile(file, loader.onLine, scanOptions(opts, identity.size));
   return loader.finish(new FileSource(file, { ...identity, size: scanned }), scanned);
 }
@@ -113,14 +148,13 @@ export function openSessionSync(file: string, opts: OpenOptions = {}): Session {
 /** Open with synchronous reads, given the path's identity. */
 function openHere(file: string, opts: OpenOptions, identity: FileIdentity): Session {
   const loader = new SessionLoader(file, opts, identity.size);
-  if (identity.size <= SYNC_READ_LIMIT) {
-    if (loader.retainAll) {
-      const data = readFileBytesSync(file, identity.size, opts);
-      loader.scanHeld(data);
-      return loader.finish(new BufferSource(data, file), data.length);
-    }
+  if (!loader.retainAll) {
     const read = loader.scanFileInWindows(file);
     if (read) return loader.finish(new FileSource(file, read.identity), read.identity.size);
+  } else if (identity.size <= SYNC_READ_LIMIT) {
+    const data = readFileBytesSync(file, identity.size, opts);
+    loader.scanHeld(data);
+    return loader.finish(new BufferSource(data, file), data.length);
   }
   const scanned = scanFileSync(file, loader.onLine, scanOptions(opts, identity.size));
   return loader.finish(new FileSource(file, { ...identity, size: scanned }), scanned);
@@ -257,7 +291,7 @@ class SessionLoader {
       scanBuffer(data, this.onLine, { maxLineBytes: opts.maxLineBytes, chunkSize: opts.chunkSize ?? Math.max(1, data.length), signal: opts.signal, name: this.file });
       return;
     }
-    this.scanWindows(batch, bufferReader(data), data.length, WINDOW_BYTES);
+    this.scanBufferInWindows(batch, data);
   }
 
   /**
@@ -269,15 +303,45 @@ class SessionLoader {
    * then reads line by line).
    */
   scanFileInWindows(file: string): { identity: FileIdentity } | undefined {
-    const window = this.opts.chunkSize ?? WINDOW_BYTES;
-    const batch = new LineBatch(window);
+    const batch = new LineBatch(this.opts.chunkSize ?? WINDOW_BYTES);
     if (!batch.available) return undefined;
+    return this.withFile(file, (read, identity) => {
+      const scan = this.windowScan(batch, read, identity.size);
+      this.scanWindows(scan, Infinity);
+      return { identity: { ...identity, size: Math.min(scan.pos, scan.end) } };
+    });
+  }
+
+  /**
+   * scanFileInWindows for openSession's larger files: the same synchronous reads into the
+   * scanner (a window is read from the page cache in well under a millisecond, less than
+   * a round trip through the thread pool), yielding to the event loop every YIELD_WINDOWS
+   * windows so that a long open does not hold it. Another open may use the shared
+   * scanner meanwhile; the batch then reads its window again.
+   */
+  async scanFileInWindowsAsync(file: string): Promise<{ identity: FileIdentity } | undefined> {
+    const batch = new LineBatch(this.opts.chunkSize ?? WINDOW_BYTES);
+    if (!batch.available) return undefined;
+    return this.withFile(file, async (read, identity) => {
+      const scan = this.windowScan(batch, read, identity.size);
+      for (;;) {
+        this.scanWindows(scan, scan.pos + YIELD_WINDOWS * scan.window);
+        if (scan.pos >= scan.end) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return { identity: { ...identity, size: Math.min(scan.pos, scan.end) } };
+    });
+  }
+
+  /** Run `fn` with a reader of the open file and the identity of what was opened; closes it after (also after an async fn). */
+  private withFile<T>(file: string, fn: (read: WindowReader, identity: FileIdentity) => T): T {
     let fd: number;
     try {
       fd = openSync(file, "r");
     } catch (err) {
       throw ioError(err, file, "cannot open");
     }
+    let result: T;
     try {
       let st: import("node:fs").Stats;
       try {
@@ -295,30 +359,42 @@ class SessionLoader {
           throw ioError(err, file, `read failed at byte ${position}`);
         }
       };
-      const size = this.scanWindows(batch, read, identity.size, window);
-      return { identity: { ...identity, size } };
-    } finally {
+      result = fn(read, identity);
+    } catch (err) {
       closeSync(fd);
+      throw err;
     }
+    if (result instanceof Promise) return result.finally(() => closeSync(fd)) as T;
+    closeSync(fd);
+    return result;
+  }
+
+  /** The state of a scan through scanWindows, from the start of a source of `size` bytes. */
+  private windowScan(batch: LineBatch, read: WindowReader, size: number): WindowScan {
+    const window = this.opts.chunkSize ?? WINDOW_BYTES;
+    return { batch, read, size, window, pos: 0, line: 1, end: size, view: undefined, utf8: false };
+  }
+
+  /** Every line of bytes held in memory through the batch scanner. */
+  private scanBufferInWindows(batch: LineBatch, data: Buffer): void {
+    this.scanWindows(this.windowScan(batch, bufferReader(data), data.length), Infinity);
   }
 
   /**
-   * Every line of a source of `size` bytes through the batch scanner, window by window;
-   * only the lines it is not certain of, the header, and lines it cannot batch (longer
-   * than a window, or a last line without "\n") take the line-by-line path. Returns
-   * where the source ended (less than `size` if it turned out shorter). UTF-8 is checked
-   * once per window for its complete lines: lines split at 0x0A (never part of a
-   * multi-byte sequence), so if they are valid as a whole, each is.
+   * The lines of a source through the batch scanner, window by window, from scan.pos
+   * until the source ends or a window starts at or after `stopAt`; only the lines it is
+   * not certain of, the header, and lines it cannot batch (longer than a window, or a
+   * last line without "\n") take the line-by-line path. The source ends at scan.end
+   * (less than its size if it turned out shorter). UTF-8 is checked once per window for
+   * its complete lines: lines split at 0x0A (never part of a multi-byte sequence), so if
+   * they are valid as a whole, each is.
    */
-  private scanWindows(batch: LineBatch, read: WindowReader, size: number, window: number): number {
+  private scanWindows(scan: WindowScan, stopAt: number): void {
     const opts = this.opts;
+    const { batch, read, size, window } = scan;
     const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    let end = size;
-    let pos = 0;
-    let line = 1;
-    let view: Buffer | undefined;
-    let utf8 = false;
-    while (pos < end) {
+    let { end, pos, line, view, utf8 } = scan;
+    while (pos < end && pos < stopAt) {
       checkAbort(opts.signal, this.file ?? "<buffer>");
       const rows = batch.fillFrom(read, pos, end);
       end = batch.sourceEnd;
@@ -362,7 +438,11 @@ class SessionLoader {
         common = this.header !== undefined && this.version >= 3;
       }
     }
-    return Math.min(pos, end);
+    scan.pos = pos;
+    scan.line = line;
+    scan.end = end;
+    scan.view = view;
+    scan.utf8 = utf8;
   }
 
   /**

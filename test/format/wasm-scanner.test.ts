@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { F_ID, F_MESSAGE_ROLE, F_PARENT_ID, F_TIMESTAMP, F_TYPE, K_STRING, LineFields, SCAN_CERTAIN, scanLine } from "../../src/format/fast-fields.js";
 import { openSession, openSessionFromBuffer, openSessionSync, type Session } from "../../src/format/index.js";
+import { openLarge } from "../../src/format/read.js";
 import { LineBatch, scannerAvailable } from "../../src/format/wasm-scanner.js";
 import { SCANNER_WASM } from "../../src/format/wasm-scanner-module.js";
 import { scannerModuleBytes } from "../../src/format/wasm-scanner-program.js";
@@ -230,11 +231,36 @@ describe("a file read in windows straight into the scanner = the same bytes read
         expect(view(openSessionSync(file, { retainEntries: false, chunkSize }))).toEqual(byLine);
         expect(view(await openSession(file, { retainEntries: false, chunkSize }))).toEqual(byLine);
         expect(view(openSessionSync(file, { retainEntries: false }))).toEqual(byLine);
+        // openSession's path for files above 64 MiB (yields between windows), and with every entry parsed (streamed).
+        expect(view(await openLarge(file, { retainEntries: false, chunkSize }))).toEqual(byLine);
+        expect(view(await openLarge(file, { retainEntries: true, chunkSize }))).toEqual(byLine);
         // The same batch reader over a buffer.
         expect(view(openSessionFromBuffer(data, { retainEntries: false }))).toEqual(byLine);
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("opens that yield between windows and share the scanner meanwhile each read their own file", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(sessionFile, fc.integer({ min: 100, max: 1000 })), { minLength: 2, maxLength: 4 }), async (files) => {
+        const paths = files.map(([data]) => tmpFile(data));
+        // Interleaved: each yields every few windows, and the others scan in between.
+        const opened = await Promise.all(files.map(([, chunkSize], k) => openLarge(paths[k]!, { retainEntries: false, chunkSize })));
+        files.forEach(([data], k) => expect(view(opened[k]!)).toEqual(view(openSessionFromBuffer(data, { retainEntries: false, chunkSize: 64 }))));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("opens that yield in the middle of a window (more lines than one scanner call takes) each read their own file", async () => {
+    const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    const make = (tag: string) =>
+      Buffer.from(`${[header, ...Array.from({ length: 10_000 }, (_, k) => JSON.stringify({ type: "custom", id: `${tag}${k}`, parentId: null, timestamp: "t" }))].join("\n")}\n`);
+    const datas = [make("a"), make("bb"), make("ccc")];
+    const paths = datas.map((d) => tmpFile(d));
+    const opened = await Promise.all(paths.map((p, k) => openLarge(p, { retainEntries: false, chunkSize: 16_384 + k * 1000 })));
+    datas.forEach((d, k) => expect(view(opened[k]!)).toEqual(view(openSessionFromBuffer(d, { retainEntries: false, chunkSize: 64 }))));
   });
 
   it("a file above 4 MiB is read in windows by default: nothing parsed at open, the same session as parsing all", async () => {
