@@ -78,6 +78,8 @@ const SYNC_READ_LIMIT = 64 * 1024 * 1024;
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 /** Bytes of a source put into the batch scanner per window. */
 const WINDOW_BYTES = 1024 * 1024;
+/** Largest window, whatever chunkSize asks for (the scanner's memory is twice the window). */
+const MAX_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /** Where a scan through SessionLoader.scanWindows is, between calls. */
 interface WindowScan {
@@ -267,6 +269,8 @@ class SessionLoader {
   private readonly diagnostics = new SessionOpenDiagnostics();
   /** Every entry is parsed at open and kept (retainEntries true, or a small file). */
   readonly retainAll: boolean;
+  /** Bytes per window when lines are read in windows (chunkSize, within bounds). */
+  private readonly window: number;
   private readonly lineFields = new LineFields();
   private lastSpan: LineSpan | undefined;
   private lastId: string | null = null;
@@ -278,6 +282,7 @@ class SessionLoader {
     size: number,
   ) {
     this.retainAll = parsesAll(opts, size);
+    this.window = Math.max(1, Math.min(opts.chunkSize ?? WINDOW_BYTES, MAX_WINDOW_BYTES, size));
   }
 
   /**
@@ -286,7 +291,7 @@ class SessionLoader {
    */
   scanHeld(data: Buffer): void {
     const opts = this.opts;
-    const batch = this.retainAll || opts.chunkSize !== undefined ? undefined : new LineBatch();
+    const batch = this.retainAll || opts.chunkSize !== undefined ? undefined : new LineBatch(this.window);
     if (!batch?.available) {
       scanBuffer(data, this.onLine, { maxLineBytes: opts.maxLineBytes, chunkSize: opts.chunkSize ?? Math.max(1, data.length), signal: opts.signal, name: this.file });
       return;
@@ -303,7 +308,7 @@ class SessionLoader {
    * then reads line by line).
    */
   scanFileInWindows(file: string): { identity: FileIdentity } | undefined {
-    const batch = new LineBatch(this.opts.chunkSize ?? WINDOW_BYTES);
+    const batch = new LineBatch(this.window);
     if (!batch.available) return undefined;
     return this.withFile(file, (read, identity) => {
       const scan = this.windowScan(batch, read, identity.size);
@@ -320,7 +325,7 @@ class SessionLoader {
    * scanner meanwhile; the batch then reads its window again.
    */
   async scanFileInWindowsAsync(file: string): Promise<{ identity: FileIdentity } | undefined> {
-    const batch = new LineBatch(this.opts.chunkSize ?? WINDOW_BYTES);
+    const batch = new LineBatch(this.window);
     if (!batch.available) return undefined;
     return this.withFile(file, async (read, identity) => {
       const scan = this.windowScan(batch, read, identity.size);
@@ -371,8 +376,7 @@ class SessionLoader {
 
   /** The state of a scan through scanWindows, from the start of a source of `size` bytes. */
   private windowScan(batch: LineBatch, read: WindowReader, size: number): WindowScan {
-    const window = this.opts.chunkSize ?? WINDOW_BYTES;
-    return { batch, read, size, window, pos: 0, line: 1, end: size, view: undefined, utf8: false };
+    return { batch, read, size, window: this.window, pos: 0, line: 1, end: size, view: undefined, utf8: false };
   }
 
   /** Every line of bytes held in memory through the batch scanner. */

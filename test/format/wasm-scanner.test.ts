@@ -263,6 +263,15 @@ describe("a file read in windows straight into the scanner = the same bytes read
     datas.forEach((d, k) => expect(view(opened[k]!)).toEqual(view(openSessionFromBuffer(d, { retainEntries: false, chunkSize: 64 }))));
   });
 
+  it("a chunk size larger than the file or than any window is bounded (the scanner's memory is twice the window)", async () => {
+    const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    const data = Buffer.from(`${header}\n${JSON.stringify({ type: "custom", id: "a", parentId: null, timestamp: "t" })}\n`);
+    const file = tmpFile(data);
+    const byLine = view(openSessionFromBuffer(data, { retainEntries: false, chunkSize: 64 }));
+    expect(view(openSessionSync(file, { retainEntries: false, chunkSize: 2 ** 40 }))).toEqual(byLine);
+    expect(view(await openLarge(file, { retainEntries: false, chunkSize: 2 ** 40 }))).toEqual(byLine);
+  });
+
   it("a file above 4 MiB is read in windows by default: nothing parsed at open, the same session as parsing all", async () => {
     const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
     const lines = [header];
