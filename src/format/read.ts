@@ -414,7 +414,11 @@ class SessionLoader {
       end = batch.sourceEnd;
       if (rows === 0) {
         if (pos >= end) break;
-        pos = this.lineAlone(read, pos, line++, end, maxLineBytes, window);
+        const alone = this.lineAlone(read, pos, line++, end, maxLineBytes, window);
+        pos = alone.next;
+        // No "\n" up to where the source ended: that was its last line (a file cut while it
+        // is read may end before `end`, and before the window read earlier says).
+        if (alone.last) end = pos;
         continue;
       }
       if (batch.view !== view) {
@@ -461,10 +465,10 @@ class SessionLoader {
 
   /**
    * The last line without "\n", or a line longer than the batch window: read in pieces
-   * of a window and split alone. Returns where the next line starts (or where the source
-   * ended).
+   * of a window and split alone. Returns where the next line starts, or where the source
+   * ended (`last`: no "\n" came before it).
    */
-  private lineAlone(read: WindowReader, pos: number, line: number, end: number, maxLineBytes: number, window: number): number {
+  private lineAlone(read: WindowReader, pos: number, line: number, end: number, maxLineBytes: number, window: number): { next: number; last: boolean } {
     const splitter = new LineSplitter(this.onLine, maxLineBytes, pos, line);
     const buf = Buffer.allocUnsafe(Math.max(1, Math.min(window, end - pos)));
     let p = pos;
@@ -475,13 +479,13 @@ class SessionLoader {
       const nl = piece.indexOf(0x0a);
       if (nl >= 0) {
         splitter.push(piece.subarray(0, nl + 1));
-        return p + nl + 1;
+        return { next: p + nl + 1, last: false };
       }
       splitter.push(piece);
       p += n;
     }
     splitter.end();
-    return p;
+    return { next: p, last: true };
   }
 
   /** Row k of a batch (`view`: the window's bytes, from source offset `base`): its record from the scanner's results if it was certain, else the line-by-line path. Returns where the next line starts. */

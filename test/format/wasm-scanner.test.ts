@@ -263,6 +263,32 @@ describe("a file read in windows straight into the scanner = the same bytes read
     datas.forEach((d, k) => expect(view(opened[k]!)).toEqual(view(openSessionFromBuffer(d, { retainEntries: false, chunkSize: 64 }))));
   });
 
+  it("a last line cut after its window was read: the open ends, with what is left of it a torn tail", () => {
+    const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
+    const entries = [0, 1, 2].map((k) => JSON.stringify({ type: "custom", id: `e${k}`, parentId: null, timestamp: "t" }));
+    const last = `{"type":"custom","id":"e3","data":"${"z".repeat(200)}`;
+    const data = Buffer.from(`${[header, ...entries].join("\n")}\n${last}`);
+    // Cut inside the last line, and where it starts (nothing of it left to read alone).
+    for (const [cutAt, codes] of [
+      [data.length - 100, ["skipped", "truncated_tail"]],
+      [data.length - last.length, []],
+    ] as const) {
+      const file = tmpFile(data);
+      let cut = false;
+      // The whole file is one window; it is cut once that window is read.
+      const s = openSessionSync(file, {
+        retainEntries: false,
+        onProgress: () => {
+          if (!cut) truncateSync(file, cutAt);
+          cut = true;
+        },
+      });
+      expect(s.records.map((r) => r.id)).toEqual(["e0", "e1", "e2"]);
+      expect(s.size).toBe(cutAt);
+      expect(s.diagnostics.items.map((d) => d.code).sort()).toEqual(codes);
+    }
+  });
+
   it("a chunk size larger than the file or than any window is bounded (the scanner's memory is twice the window)", async () => {
     const header = JSON.stringify({ type: "session", version: 3, id: "s", timestamp: "2026-01-01T00:00:00.000Z", cwd: "/" });
     const data = Buffer.from(`${header}\n${JSON.stringify({ type: "custom", id: "a", parentId: null, timestamp: "t" })}\n`);
