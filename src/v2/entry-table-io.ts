@@ -233,11 +233,7 @@ export async function entryTableProblems(root: string, rows: readonly OffsetInde
   if (t.count !== rows.length) mismatch(Math.min(t.count, rows.length) + 1, `has ${t.count} entries, the index ${rows.length}`);
   const n = Math.min(t.count, rows.length);
   for (let i = 0; i < n; i++) {
-    const a = t.row(i);
-    const b = rows[i] as OffsetIndexRow;
-    if (a.entryId !== b.entryId || a.segmentSeq !== b.segmentSeq || a.frameSeq !== b.frameSeq || a.byteOffset !== b.byteOffset || a.byteLength !== b.byteLength || a.crc32c !== b.crc32c) {
-      mismatch(i + 1, "row differs from offsets.jsonl");
-    }
+    if (!t.rowEquals(i, rows[i] as OffsetIndexRow)) mismatch(i + 1, "row differs from offsets.jsonl");
   }
   for (const r of records) {
     const i = r.entrySeq - 1;

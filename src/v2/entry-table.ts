@@ -453,6 +453,22 @@ export class EntryTable {
     return true;
   }
 
+  /**
+   * Whether entry index i's row says what this offsets.jsonl row says (validate compares
+   * every row: this reads the fields in place instead of making the row). Reads the rest
+   * whole. `row.crc32c` is 8 hex digits, as a decoded row's always is.
+   */
+  rowEquals(i: number, row: OffsetIndexRow): boolean {
+    const all = this.whole();
+    const at = ROW_BYTES * i;
+    if (all.readDoubleLE(at) !== row.byteOffset || all.readUInt32LE(at + 8) !== row.segmentSeq || all.readUInt32LE(at + 12) !== row.frameSeq) return false;
+    if (all.readUInt32LE(at + 16) !== row.byteLength || all.readUInt32LE(at + 20) !== crcNumber(row.crc32c)) return false;
+    const s = i === 0 ? 0 : all.readUInt32LE(at - ROW_BYTES + 24);
+    const e = all.readUInt32LE(at + 24);
+    const idsAt = ROW_BYTES * this.count;
+    return e >= s && e <= this.idsBytes && all.toString("utf8", idsAt + s, idsAt + e) === row.entryId;
+  }
+
   /** The parent id entry index i names (null for a root). */
   parentId(i: number): string | null {
     const all = this.whole();

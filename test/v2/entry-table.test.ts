@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createCheckpoint, createV2SidecarFromJsonl, openSession, openSidecar, rebuildSidecarIndex, rollbackToCheckpoint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
 import { EntryTable, encodeEntryTable, headBytesFor, type EntryTableInput } from "../../src/v2/entry-table.js";
 import { readEntryTable } from "../../src/v2/entry-table-io.js";
-import { makeIndexRow } from "../../src/v2/index-row.js";
+import { makeIndexRow, type OffsetIndexRow } from "../../src/v2/index-row.js";
 import { HEADER, Scratch, writeSession } from "./helpers.js";
 
 const scratch = new Scratch();
@@ -303,6 +303,25 @@ describe("11.21 Entry table: validate", () => {
     const report = await validateSidecar(file);
     expect(report.ok).toBe(false);
     expect(report.problems.find((p) => p.code === "entry_table_mismatch")).toMatchObject({ severity: "error", entrySeq: 5, file: TABLE });
+    await rebuildSidecarIndex(root);
+    expect(await codes()).toEqual([]);
+    // Rows that say another location, CRC or id than offsets.jsonl, one field at a time.
+    const fresh = (await readEntryTable(root)).table as EntryTable;
+    const changes: ((r: OffsetIndexRow) => OffsetIndexRow)[] = [
+      (r) => ({ ...r, byteOffset: r.byteOffset + 1 }),
+      (r) => ({ ...r, byteLength: r.byteLength + 1 }),
+      (r) => ({ ...r, frameSeq: r.frameSeq + 1 }),
+      (r) => ({ ...r, segmentSeq: r.segmentSeq + 1 }),
+      (r) => ({ ...r, crc32c: r.crc32c === "00000000" ? "00000001" : "00000000" }),
+    ];
+    for (const change of changes) {
+      const rows = fresh.rows();
+      rows[6] = change(rows[6] as OffsetIndexRow);
+      writeFileSync(tablePath, encodeEntryTable(rows, fresh.inputs(), fresh.offsetsBytes));
+      utimesSync(tablePath, later, later);
+      const r = await validateSidecar(file);
+      expect(r.problems.find((p) => p.code === "entry_table_mismatch" && /row differs/.test(p.message))).toMatchObject({ entrySeq: 7 });
+    }
     await rebuildSidecarIndex(root);
     expect(await codes()).toEqual([]);
     // A damaged table is not used: a warning, and the store is still fine.
