@@ -466,7 +466,20 @@ export class EntryTable {
     const s = i === 0 ? 0 : all.readUInt32LE(at - ROW_BYTES + 24);
     const e = all.readUInt32LE(at + 24);
     const idsAt = ROW_BYTES * this.count;
-    return e >= s && e <= this.idsBytes && all.toString("utf8", idsAt + s, idsAt + e) === row.entryId;
+    if (!(e >= s && e <= this.idsBytes)) return false;
+    // An ASCII id is compared byte by byte (no string per row); any other is decoded.
+    const id = row.entryId;
+    if (id.length === e - s) {
+      let k = 0;
+      while (k < id.length) {
+        const c = id.charCodeAt(k);
+        if (c >= 0x80 || all[idsAt + s + k] !== c) break;
+        k++;
+      }
+      if (k === id.length) return true;
+      if (id.charCodeAt(k) < 0x80 && (all[idsAt + s + k] as number) < 0x80) return false;
+    }
+    return all.toString("utf8", idsAt + s, idsAt + e) === id;
   }
 
   /** The parent id entry index i names (null for a root). */

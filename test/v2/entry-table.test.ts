@@ -63,6 +63,10 @@ describe("11.21 Entry table: codec", () => {
     expect(t.count).toBe(6);
     expect(t.offsetsBytes).toBe(4242);
     expect(t.rows()).toEqual(rows);
+    rows.forEach((r, i) => expect(t.rowEquals(i, r)).toBe(true));
+    for (const other of ["f", "é", "é😀x", "e😀", "é😁", "a", ""]) expect(t.rowEquals(5, { ...(rows[5] as OffsetIndexRow), entryId: other })).toBe(false);
+    expect(t.rowEquals(0, { ...(rows[0] as OffsetIndexRow), entryId: "é" })).toBe(false);
+    expect(t.rowEquals(1, { ...(rows[1] as OffsetIndexRow), crc32c: "E3069284" })).toBe(false);
     // "b" names "a": the later "a" (entry 5), which names "b": a cycle, cut at entry 2.
     expect(Array.from(t.parentSeq)).toEqual([0, 5, 0, -1, 2, 5]);
     expect(t.inputs()).toEqual(inputs.map((e) => (e.role === "weird" ? { id: e.id, parentId: e.parentId, type: e.type } : e.type === "mode_change" ? { ...e, type: "" } : e)));
