@@ -193,6 +193,21 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   const chainsAt: Record<number, string> = {};
   let chainJ = GENESIS_CHAIN_HASH;
   let chainF: string | undefined = GENESIS_CHAIN_HASH;
+  // While every row is in place and every frame holds its line and records its hash, the
+  // lines' chain is the chain validation computes over the recorded hashes (in the other
+  // thread, for a large file): the lines' hashes are kept, and folded into chainJ here
+  // only when that stops holding (or when checkpoint chains are wanted as the pass goes).
+  let lineShas: string[] | undefined = chainWanted.size === 0 ? [] : undefined;
+  /** Fold the kept hashes into chainJ and fold as the pass goes from now on; the chain before the last. */
+  const foldLines = (): string => {
+    let before = chainJ;
+    for (const h of lineShas ?? []) {
+      before = chainJ;
+      chainJ = chainStep(chainJ, h);
+    }
+    lineShas = undefined;
+    return before;
+  };
   /** Every frame so far stored its line's hash: the frames' chain is chainJ. */
   let framesSame = true;
   let rowsSeen = 0;
@@ -233,9 +248,12 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
       const line = lines.peek(rec.offset, rec.length) ?? (await lines.read(rec.offset, rec.length));
       const seq = i + 1;
       const sha = lineHashes?.[i] ?? payloadSha256(line);
-      const prevJ = chainJ;
-      chainJ = chainStep(chainJ, sha);
-      if (chainWanted.has(seq)) chainsAt[seq] = chainJ;
+      let prevJ = chainJ;
+      if (lineShas) lineShas.push(sha);
+      else {
+        chainJ = chainStep(chainJ, sha);
+        if (chainWanted.has(seq)) chainsAt[seq] = chainJ;
+      }
       let row = rowHere() ?? (await nextRow());
       while (row && !row.ok) {
         indexOk = false;
@@ -243,6 +261,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
         row = rowHere() ?? (await nextRow());
       }
       if (!row) {
+        if (lineShas) foldLines();
         add({ code: "entry_missing", message: `entry ${JSON.stringify(rec.id)} (JSONL line ${rec.line}) is not in the sidecar`, entryId: rec.id, line: rec.line, entrySeq: seq });
         chainF = undefined;
         framesSame = false;
@@ -254,6 +273,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
         if (f.vouched) vouched[row.row.entrySeq] = row.row;
         // While every stored payload hashes as its line, the frames' chain is the lines'
         // chain: it is only computed apart from the first difference on.
+        if (lineShas && f.payloadSha256 !== sha) prevJ = foldLines();
         if (!framesSame || f.payloadSha256 !== sha) {
           if (framesSame) chainF = prevJ;
           framesSame = false;
@@ -262,7 +282,6 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
       }
       if ((i + 1) % BATCH === 0 || i + 1 === records.length) opts.onProgress?.(i + 1, records.length);
     }
-    if (framesSame) chainF = chainJ;
     for (let row = rowHere() ?? (await nextRow()); row; row = rowHere() ?? (await nextRow())) {
       if (!row.ok) {
         indexOk = false;
@@ -288,6 +307,21 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
     mismatches.unshift({ code: "prefix_changed", message: `the JSONL no longer matches the sidecar's source fingerprint: ${freshness.reason}` });
     if (mismatches.length > max) mismatches.pop();
   }
+
+  // The frames this pass has vouched for (read with its own reader, CRC and payload hash
+  // checked) skip those two checks in validation, which checks everything else, and those
+  // two for any other row. The other thread's validation took every row as vouched for:
+  // its report stands only if this pass did vouch for each of them.
+  const prechecked = (r: OffsetIndexRow) => sameRow(vouched[r.entrySeq], r);
+  const t = await threaded?.wait(opts.signal, p.file);
+  const v = t && t.prechecked.every(prechecked) ? t.report : await validateSidecar(root, { signal: opts.signal, prechecked });
+  // Nothing found amiss, every row in place: validation's chain over the recorded hashes
+  // is the chain over the lines' hashes (each recorded hash was compared with its line's).
+  if (lineShas && count === 0 && rowsSeen === records.length && lineShas.length === records.length && v.chainHash !== undefined) {
+    chainJ = v.chainHash;
+    lineShas = undefined;
+  } else foldLines();
+  if (framesSame) chainF = chainJ;
 
   const mf = await readManifest(root);
   const chain: VerifyReport["chain"] = { jsonl: chainJ, frames: chainF };
@@ -322,13 +356,6 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
     for (const r of byOffset.values()) add({ code: "quarantine_extra", message: `the quarantine holds a line ${r.line} (byte ${r.offset}) that is not an invalid line of the JSONL`, line: r.line });
   } else unquarantined = expectedInvalid.length;
 
-  // The frames this pass has vouched for (read with its own reader, CRC and payload hash
-  // checked) skip those two checks in validation, which checks everything else, and those
-  // two for any other row. The other thread's validation took every row as vouched for:
-  // its report stands only if this pass did vouch for each of them.
-  const prechecked = (r: OffsetIndexRow) => sameRow(vouched[r.entrySeq], r);
-  const t = await threaded?.wait(opts.signal, p.file);
-  const v = t && t.prechecked.every(prechecked) ? t.report : await validateSidecar(root, { signal: opts.signal, prechecked });
   const errors = v.problems.filter((x) => x.severity === "error");
   const warningCodes: Partial<Record<SidecarProblemCode, number>> = {};
   for (const w of v.problems) if (w.severity === "warning") warningCodes[w.code] = (warningCodes[w.code] ?? 0) + 1;

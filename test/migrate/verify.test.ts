@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { crc32cHex, decodeManifest, encodeManifest, migrateJsonlToV2, verifyV2AgainstJsonl, type VerifyMismatchCode } from "../../src/index.js";
 import { appendEntry, chain, copyFixture, HEADER, msg, useTempDirs, writeLines } from "./helpers.js";
+import { chainOf, payloadSha256 } from "../../src/v2/hash.js";
 
 const temp = useTempDirs();
 const seg = (f: string, n = 1) => f.replace(/\.jsonl$/, `.v2/segments/${String(n).padStart(16, "0")}.seg`);
@@ -31,6 +32,29 @@ describe("14.4 a faithful sidecar verifies clean", () => {
     expect(r).toMatchObject({ ok: true, entries: { jsonl: 12, sidecar: 12 }, behind: 0, mismatchCount: 0, verification: { entryCountMatch: true, hashChainMatch: true, indexConsistent: true } });
     expect(r.chain.jsonl).toBe(r.chain.manifest);
     expect(r.chain.jsonl).toBe(r.chain.frames);
+  });
+
+  it("the chain it reports is the chain over the JSONL lines' hashes, clean or not", async () => {
+    const linesChain = (f: string) => chainOf(readFileSync(f, "utf8").split("\n").slice(1).filter((l) => l.length > 0).map((l) => payloadSha256(Buffer.from(l, "utf8"))));
+    const clean = await migrated(9);
+    expect((await verifyV2AgainstJsonl(clean)).chain.jsonl).toBe(linesChain(clean));
+    // A changed payload (the frames' chain differs from the fourth entry on), a lost index
+    // row, a frame that records another hash: the lines' chain is still reported.
+    const changed = await migrated(9);
+    patch(seg(changed), "message 4", "massage 4");
+    const rc = await verifyV2AgainstJsonl(changed);
+    expect(rc.chain.jsonl).toBe(linesChain(changed));
+    expect(rc.chain.frames).not.toBe(rc.chain.jsonl);
+    const lost = await migrated(9);
+    writeFileSync(idx(lost), readFileSync(idx(lost), "utf8").split("\n").slice(0, 7).join("\n") + "\n");
+    expect((await verifyV2AgainstJsonl(lost)).chain.jsonl).toBe(linesChain(lost));
+    const rehashed = await migrated(9);
+    const text = readFileSync(seg(rehashed), "latin1");
+    const at = text.indexOf('"payloadSha256":"') + 17;
+    writeFileSync(seg(rehashed), Buffer.from(text.slice(0, at) + (text[at] === "0" ? "1" : "0") + text.slice(at + 1), "latin1"));
+    const rr = await verifyV2AgainstJsonl(rehashed);
+    expect(rr.ok).toBe(false);
+    expect(rr.chain.jsonl).toBe(linesChain(rehashed));
   });
 
   it("clean for every kind of tolerated damage in the JSONL (orphans, cycles, duplicates, CRLF, BOM, unknown types)", async () => {
