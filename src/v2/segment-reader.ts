@@ -73,6 +73,8 @@ export class SegmentReader {
   }
 
   private check(row: OffsetIndexRow, size: number): void {
+    // Every frame read passes here: the segment's name is made only for a problem.
+    if (row.byteLength <= this.maxFrameBytes && row.byteOffset + row.byteLength <= size) return;
     const file = segmentRelPath(row.segmentSeq);
     if (row.byteLength > this.maxFrameBytes) {
       throw new SessfmtError("E_FRAME_TOO_LARGE", `frame of ${row.byteLength} bytes exceeds the ${this.maxFrameBytes}-byte frame limit (entrySeq ${row.entrySeq})`, {
@@ -104,7 +106,7 @@ export class SegmentReader {
       s.segmentBytes += n;
       if (opened) s.segmentOpens++;
     }
-    this.opts.onRead?.(segmentRelPath(row.segmentSeq), offset, n);
+    if (this.opts.onRead) this.opts.onRead(segmentRelPath(row.segmentSeq), offset, n);
   }
 
   private slice(o: Open, row: OffsetIndexRow): Buffer | undefined {
