@@ -4,7 +4,7 @@
 //
 //   --quick   small data (a 2 MB session, 50-file archive, fewer appends), 3 runs
 //   --big     add the 1 GB and 2 GB sessions (target 2); generated once, ~3 GB on disk
-//   --runs N  measured runs per variant (default 5; the 1-2 GB sessions at most 3)
+//   --runs N  measured runs per variant (default 5; the 1-2 GB JSONL opens at most 3)
 //   --only    scenario ids (or prefixes) to run
 //   --out     results file (default bench/results.json)
 //   --data    where generated data lives (default bench/.data, gitignored)
