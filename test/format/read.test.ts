@@ -16,6 +16,7 @@ import {
   type DiagnosticCode,
   type Session,
 } from "../../src/format/index.js";
+import { sessionSnapshot } from "../helpers/session-snapshot.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "../../fixtures");
 const fixture = (name: string): string => join(DIR, name);
@@ -92,22 +93,7 @@ function physicalLines(bytes: Buffer): { offset: number; bytes: Buffer }[] {
   return out;
 }
 
-/** What a session says, independent of how it was opened. */
-function snapshot(s: Session): unknown {
-  return {
-    header: s.header,
-    version: s.version,
-    dialect: s.dialect,
-    records: s.records.map(({ value: _v, ...r }) => r),
-    entries: s.entries(),
-    diagnostics: s.diagnostics.items,
-    leaf: s.leafId,
-    context: s.buildContext(),
-    leafContexts: s.tree.leaves().map((l) => s.buildContext(l.id)),
-    name: s.name,
-    labels: [...s.labels],
-  };
-}
+const snapshot = sessionSnapshot;
 
 function thrown(fn: () => unknown): SessfmtError {
   try {

@@ -15,6 +15,7 @@ import { openLarge } from "../../src/format/read.js";
 import { LineBatch, scannerAvailable } from "../../src/format/wasm-scanner.js";
 import { SCANNER_WASM } from "../../src/format/wasm-scanner-module.js";
 import { scannerModuleBytes } from "../../src/format/wasm-scanner-program.js";
+import { sessionSnapshot } from "../helpers/session-snapshot.js";
 
 const SLOTS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
@@ -167,18 +168,7 @@ function tmpFile(data: Buffer): string {
   return file;
 }
 
-/** What an open gives, without the materialised values (which depend on what was asked before). */
-function view(s: Session): unknown {
-  return {
-    header: s.header,
-    version: s.version,
-    dialect: s.dialect,
-    records: s.records.map(({ value: _v, ...r }) => r),
-    diagnostics: s.diagnostics.items,
-    context: s.buildContext(),
-    entries: s.entries(),
-  };
-}
+const view = sessionSnapshot;
 
 // Lines around the shape the batch reader turns into records straight from the scanner's
 // rows (commonRow), and just outside it: escaped, non-ASCII, empty, long or missing ids,
