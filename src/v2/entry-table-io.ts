@@ -84,8 +84,9 @@ function decodeTable(fd: number, path: string, size: number, opts: EntryTableRea
 
 /** `length` bytes at `offset` of a regular file (fewer at its end), without following a symlink. */
 function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openReadSyncOrUndefined(path);
-  if (fd === undefined) throw new SessfmtError("E_NOT_FOUND", "file vanished while being read", { file: path });
+  const opened = openReadSyncOrUndefined(path);
+  if (opened === undefined) throw new SessfmtError("E_NOT_FOUND", "file vanished while being read", { file: path });
+  const { fd } = opened;
   try {
     return readFully(fd, path, length, offset);
   } finally {

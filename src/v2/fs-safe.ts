@@ -76,8 +76,11 @@ export function checkRealDirSync(path: string): boolean {
   return realDir(lstatOrUndefinedSync(path), path);
 }
 
-/** openRead, synchronously: a descriptor on a regular file; undefined when it does not exist. */
-export function openReadSyncOrUndefined(path: string): number | undefined {
+/**
+ * openRead, synchronously: a descriptor on a regular file and its fstat; undefined when it
+ * does not exist.
+ */
+export function openReadSyncOrUndefined(path: string): { fd: number; stats: Stats } | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | NOFOLLOW);
@@ -85,14 +88,16 @@ export function openReadSyncOrUndefined(path: string): number | undefined {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw wrap(err, path, "cannot open");
   }
-  let file = false;
+  let stats: Stats | undefined;
   try {
-    file = fstatSync(fd).isFile();
+    stats = fstatSync(fd);
+  } catch (err) {
+    throw ioError(err, path, "cannot stat");
   } finally {
-    if (!file) closeSync(fd);
+    if (!stats?.isFile()) closeSync(fd);
   }
-  if (!file) throw new SessfmtError("E_NOT_A_FILE", "not a regular file", { file: path });
-  return fd;
+  if (!stats.isFile()) throw new SessfmtError("E_NOT_A_FILE", "not a regular file", { file: path });
+  return { fd, stats };
 }
 
 /**
@@ -100,10 +105,10 @@ export function openReadSyncOrUndefined(path: string): number | undefined {
  * undefined when it does not exist. Over the limit: E_SIDECAR_CORRUPT.
  */
 export function readSmallFileSync(path: string, limit: number): Buffer | undefined {
-  const fd = openReadSyncOrUndefined(path);
-  if (fd === undefined) return undefined;
+  const opened = openReadSyncOrUndefined(path);
+  if (opened === undefined) return undefined;
+  const { fd, stats: st } = opened;
   try {
-    const st = fstatSync(fd);
     if (st.size > limit) throw new SessfmtError("E_SIDECAR_CORRUPT", `file is ${st.size} bytes, over the ${limit}-byte limit`, { file: path });
     // Room for one byte more than fstat said, so that reaching it shows the file grew.
     let buf = Buffer.allocUnsafe(Math.min(limit + 1, st.size + 1));
