@@ -12,6 +12,7 @@
 import { Buffer } from "node:buffer";
 import { SCAN_UNSURE } from "./field-slots.js";
 import { SCANNER_WASM } from "./wasm-scanner-module.js";
+import { compileWasm, instantiateWasm, type WasmMemory, type WasmModule } from "./wasm-api.js";
 import { DATA, MAX_ROWS, OUT, OUT_COUNT, PAGE, ROWS, ROW_CONTENT_END, ROW_EOL, ROW_LINE_START, ROW_RESULT, ROW_RESULTS, ROW_SHIFT, SLACK } from "./wasm-scanner-layout.js";
 
 export { ESCAPED_BIT, NON_ASCII_BIT, R_END, R_ESCAPED, R_KINDS, R_NAMES, R_START } from "./wasm-scanner-layout.js";
@@ -20,21 +21,6 @@ export { ESCAPED_BIT, NON_ASCII_BIT, R_END, R_ESCAPED, R_KINDS, R_NAMES, R_START
 const SHARED_LIMIT = 16 * 1024 * 1024;
 /** Bytes of a kept file copied into the scanner per batch window (lines longer than this are scanned alone). */
 const WINDOW = 1024 * 1024;
-
-// The few WebAssembly declarations used here (the project's type libraries have none).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmModule {
-  readonly kind?: "module";
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { readonly exports: Record<string, unknown> };
-}
-/** Undefined where the engine has no WebAssembly (e.g. node --jitless). */
-const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 /** Where a line's results are: the scanner's memory, the block's offset in it, and the line's bytes. */
 export interface ResultsTarget {
@@ -52,7 +38,7 @@ class Engine {
   owner: LineBatch | undefined;
 
   constructor(module: WasmModule, bytesNeeded: number) {
-    const instance = new (wasm as WasmApi).Instance(module, {});
+    const instance = instantiateWasm(module);
     this.memory = instance.exports.memory as WasmMemory;
     this.scan = instance.exports.scan as Engine["scan"];
     this.scanLines = instance.exports.scanLines as Engine["scanLines"];
@@ -79,12 +65,8 @@ let shared: Engine | undefined;
 
 /** The compiled module, or null where WebAssembly (or its SIMD) is unavailable: every line is then unsure. */
 function scannerModule(): WasmModule | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    compiled = wasm ? new wasm.Module(Buffer.from(SCANNER_WASM, "base64")) : null;
-  } catch {
-    compiled = null; // e.g. --jitless: the reader's JSON.parse path still gives every answer
-  }
+  // Without WebAssembly every line is unsure: the reader's JSON.parse path gives every answer.
+  if (compiled === undefined) compiled = compileWasm(SCANNER_WASM);
   return compiled;
 }
 
