@@ -58,8 +58,11 @@ export function childPath(dir: string, name: string): string {
     throw new SessfmtError("E_PATH_UNSAFE", `unsafe file name ${JSON.stringify(name)}`, { file: dir });
   }
   const full = join(dir, name);
-  const root = resolve(dir);
-  if (dirname(resolve(full)) !== root) {
+  // On POSIX a non-empty name without "/" or NUL that is not "." or ".." always lands
+  // directly inside `dir`, so the check above is the proof; the two resolves (interpreted
+  // JavaScript, every sidecar file open goes through here) are left for other platforms,
+  // whose paths have drive letters and more separators.
+  if (sep !== "/" && dirname(resolve(full)) !== resolve(dir)) {
     throw new SessfmtError("E_PATH_UNSAFE", `name ${JSON.stringify(name)} escapes the directory`, { file: dir });
   }
   return full;

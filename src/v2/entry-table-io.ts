@@ -6,6 +6,7 @@ import { EntryTable, EntryTableError, encodeEntryTable, headBytesFor, restInMemo
 import { readIndexFile } from "./index-file.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { ENTRY_TABLE_FILE, INDEX_FILE, inRoot } from "./layout.js";
+import { WalkSpace } from "./path-walk.js";
 import { lstatOrUndefinedSync, openReadSyncOrUndefined, writeFileAtomic } from "./fs-safe.js";
 import { problem, type SidecarProblem } from "./problems.js";
 import type { ReadObserver, ReadStats } from "./read-stats.js";
@@ -31,8 +32,8 @@ export interface EntryTableReadOptions {
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
-function readFully(fd: number, path: string, length: number, position: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+function readFully(fd: number, path: string, length: number, position: number, into?: Buffer): Buffer {
+  const buf = into ?? Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     let got: number;
@@ -74,12 +75,14 @@ function decodeTable(fd: number, path: string, size: number, opts: EntryTableRea
   const headSize = headBytesFor(header.readUInt32LE(12), header.readUInt32LE(36));
   if (headSize > size) throw new EntryTableError(`entry table is ${size} bytes, its head alone ${headSize}`);
   const whole = !opts.keepOpen;
-  const bytes = readFully(fd, path, whole ? size : headSize, 0);
+  // A head read alone goes straight into the memory the path walk runs in (path-walk.ts).
+  const space = whole ? undefined : WalkSpace.create(headSize, header.readUInt32LE(12));
+  const bytes = readFully(fd, path, whole ? size : headSize, 0, space?.head);
   if (opts.stats) opts.stats.tableBytes += bytes.length;
   opts.onRead?.(ENTRY_TABLE_FILE, 0, bytes.length);
   const head = whole ? bytes.subarray(0, headSize) : bytes;
   const rest = whole ? restInMemory(bytes.subarray(headSize)) : restOnDisk(fd, path, headSize, size - headSize, opts);
-  return new EntryTable(head, rest, ENTRY_TABLE_FILE);
+  return new EntryTable(head, rest, ENTRY_TABLE_FILE, space);
 }
 
 /** `length` bytes at `offset` of a regular file (fewer at its end), without following a symlink. */

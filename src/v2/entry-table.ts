@@ -1,7 +1,7 @@
 import { crc32 } from "node:zlib";
 import { SessfmtError } from "../format/errors.js";
 import { encodeIndexRow, makeIndexRow, type OffsetIndexRow } from "./index-row.js";
-import { walkPath } from "./path-walk.js";
+import { walkPath, type WalkSpace } from "./path-walk.js";
 
 /**
  * sessfmt's entry table, `index/sessfmt-entries.bin`: everything `index/offsets.jsonl`
@@ -262,7 +262,13 @@ export class EntryTable {
    * the readers of those), or whole, checked by its CRC, by every* method. EntryTableError
    * says what is wrong with the head.
    */
-  constructor(head: Buffer, rest: RestSource, file = ENTRY_TABLE_NAME) {
+  constructor(
+    head: Buffer,
+    rest: RestSource,
+    file = ENTRY_TABLE_NAME,
+    /** The WebAssembly memory `head` lies in, if it was read there (entry-table-io.ts). */
+    private readonly space?: WalkSpace,
+  ) {
     this.file = file;
     if (head.length < HEADER_BYTES || !head.subarray(0, 8).equals(MAGIC)) throw invalid("not an entry table (bad magic)");
     const version = head.readUInt32LE(8);
@@ -586,7 +592,7 @@ export class EntryTable {
    * entrySeq, exactly as the store's frame-by-frame walk and the tree cut it.
    */
   pathSeqs(leafSeq: number): Int32Array {
-    const fast = leafSeq >= 1 && leafSeq <= this.count ? walkPath(this.parentSeq, leafSeq) : undefined;
+    const fast = leafSeq >= 1 && leafSeq <= this.count ? (this.space?.walkOnce(this.parentSeq, leafSeq) ?? walkPath(this.parentSeq, leafSeq)) : undefined;
     if (fast) return fast;
     const parent = this.parentSeq;
     const count = this.count;

@@ -1,6 +1,6 @@
 import { crc32cHex } from "./crc32c.js";
 import { F_ID, F_LABEL, F_MESSAGE, F_MESSAGE_ROLE, F_NAME, F_PARENT_ID, F_TARGET_ID, F_TIMESTAMP, F_TYPE, K_ABSENT, K_NULL, K_OBJECT, K_STRING, ObjectFields, type FieldView } from "../format/fast-fields.js";
-import { decodeFrame, decodeFrameFields, type Decoded, type DecodedFrame, type FieldsFrame, type SegmentFrame } from "./frame.js";
+import { decodeFrame, decodeFrameFields, PAYLOAD_MARK, parseFrameHead, type Decoded, type DecodedFrame, type FieldsFrame, type SegmentFrame } from "./frame.js";
 import { payloadSha256 } from "./hash.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { segmentRelPath } from "./layout.js";
@@ -93,6 +93,44 @@ function checkWith<F extends SegmentFrame>(bytes: Buffer, row: OffsetIndexRow, c
     return { frame: f, actualPayloadSha256: sha, problems };
   }
   return { frame: f, problems };
+}
+
+/**
+ * The entry of a row's frame when every check checkIndexedFrame (with CHEAP_CHECKS) and
+ * recordFromFrame make passes; undefined when any would fail (the caller then runs them:
+ * they word the problem). The same checks in one function, with nothing built per frame
+ * but the parsed head and entry: an active open's context decodes its frames (143 at
+ * 1 GB) in a process that has just started, where the engine still interprets this code,
+ * so its length is its cost; and for the same reason the head goes to JSON.parse, not to
+ * the byte parser that pays off once optimised.
+ */
+export function entryIfSound(bytes: Buffer, row: OffsetIndexRow): SessionEntry | undefined {
+  // A frame line: head, payload, "}" and "\n".
+  const close = bytes.length - 2;
+  if (close < 1 || bytes[close + 1] !== 0x0a || bytes[close] !== 0x7d) return undefined;
+  const at = bytes.indexOf(PAYLOAD_MARK);
+  if (at < 0) return undefined;
+  const start = at + PAYLOAD_MARK.length;
+  if (start >= close) return undefined;
+  const head = parseFrameHead(bytes, at);
+  if (!head.ok) return undefined;
+  const f = head.value;
+  if (f.entrySeq !== row.entrySeq || f.entryId !== row.entryId || f.segmentSeq !== row.segmentSeq || f.frameSeq !== row.frameSeq || f.payloadBytes !== close - start) return undefined;
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(bytes.toString("utf8", start, close)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const { type, id, parentId } = v;
+  if (typeof type !== "string" || type !== f.entryType || type.length === 0) return undefined;
+  if (typeof id !== "string" || id !== f.entryId || id.length === 0) return undefined;
+  if (typeof v.timestamp !== "string") return undefined;
+  // recordFromFields: a missing, null or empty parentId is a root.
+  const parent = parentId === undefined || parentId === null || parentId === "" ? null : typeof parentId === "string" ? parentId : undefined;
+  if (parent === undefined || parent !== (f.parentEntryId ?? null)) return undefined;
+  return v as unknown as SessionEntry;
 }
 
 /** An entry read from the sidecar: an EntryRecord (so SessionTree can use it) plus where its frame is. */

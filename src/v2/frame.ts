@@ -21,7 +21,7 @@ import { payloadSha256 } from "./hash.js";
 
 export const SEGMENT_FRAME_SCHEMA = "pi.session_store_v2.segment_frame.v1";
 
-const PAYLOAD_MARK = Buffer.from(',"payload":', "latin1");
+export const PAYLOAD_MARK = Buffer.from(',"payload":', "latin1");
 const FRAME_KEYS = new Set(["schema", "segmentSeq", "frameSeq", "entrySeq", "entryId", "parentEntryId", "entryType", "timestamp", "payloadSha256", "payloadBytes"]);
 
 /** Every field of a frame except the payload. */

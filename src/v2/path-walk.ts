@@ -20,24 +20,79 @@ let compiled: WasmModule | null | undefined;
  * cycle or WebAssembly is not available: the caller then walks in JavaScript.
  */
 export function walkPath(parent: Int32Array, leafSeq: number): Int32Array | undefined {
+  const count = parent.length;
+  // Parents, then as many slots for the path.
+  const space = instanceWith(4 * count, count);
+  if (!space) return undefined;
+  new Int32Array(space.memory.buffer, 0, count).set(parent);
+  return run(space, 0, count, leafSeq, 8 * count);
+}
+
+interface Instance {
+  memory: WasmMemory;
+  walk: Walk;
+}
+
+/** An instance whose memory holds `bytes` bytes and then `count` path slots, or undefined. */
+function instanceWith(bytes: number, count: number): Instance | undefined {
   // Without WebAssembly (e.g. node --jitless) the caller walks in JavaScript.
   if (compiled === undefined) compiled = compileWasm(WALK_WASM);
   const module = compiled;
-  const count = parent.length;
-  // Parents, then as many slots for the path; wasm32 addresses below 4 GiB.
-  const need = 8 * count;
+  const need = bytes + 4 * count;
+  // wasm32 addresses below 2 GiB keep every offset a positive i32.
   if (!module || need >= 2 ** 31) return undefined;
-  let memory: WasmMemory;
-  let walk: Walk;
   try {
     const instance = instantiateWasm(module);
-    memory = instance.exports.memory as WasmMemory;
-    walk = instance.exports.walk as Walk;
+    const memory = instance.exports.memory as WasmMemory;
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / WASM_PAGE));
+    return { memory, walk: instance.exports.walk as Walk };
   } catch {
     return undefined; // no memory to be had: the JavaScript walk needs less
   }
-  new Int32Array(memory.buffer, 0, count).set(parent);
-  const n = walk(0, count, leafSeq, need);
-  return n < 0 ? undefined : new Int32Array(memory.buffer, need - 4 * n, n);
+}
+
+/** The walk over parents at byte `parentAt`, the path written to end at byte `outEnd`. */
+function run(space: Instance, parentAt: number, count: number, leafSeq: number, outEnd: number): Int32Array | undefined {
+  const n = space.walk(parentAt, count, leafSeq, outEnd);
+  return n < 0 ? undefined : new Int32Array(space.memory.buffer, outEnd - 4 * n, n);
+}
+
+/**
+ * WebAssembly memory that an entry table's head is read into, so that the first walk
+ * runs over the parent column where it lies: no copy of it into a walk's own memory, and
+ * no second set of fresh pages for the kernel to fault in (at 1 GB the column is 1 MB).
+ * The path slots follow the head.
+ */
+export class WalkSpace {
+  /** The head's bytes, to be filled by the caller. */
+  readonly head: Buffer;
+  private used = false;
+
+  private constructor(
+    private readonly space: Instance,
+    headBytes: number,
+    /** Where the path slots start (the head's end rounded up to 8). */
+    private readonly slots: number,
+    private readonly count: number,
+  ) {
+    this.head = Buffer.from(space.memory.buffer, 0, headBytes);
+  }
+
+  /** Room for a head of `headBytes` bytes with `count` entries; undefined without WebAssembly or memory. */
+  static create(headBytes: number, count: number): WalkSpace | undefined {
+    const at = Math.ceil(headBytes / 8) * 8;
+    const space = instanceWith(at, count);
+    return space ? new WalkSpace(space, headBytes, at, count) : undefined;
+  }
+
+  /**
+   * walkPath over `parent`, a column of the head. The path is a view of this memory, so
+   * only the first walk runs here; later ones (and a walk that met a cycle) return
+   * undefined and the caller uses walkPath, which copies.
+   */
+  walkOnce(parent: Int32Array, leafSeq: number): Int32Array | undefined {
+    if (this.used || parent.buffer !== this.space.memory.buffer || parent.length !== this.count) return undefined;
+    this.used = true;
+    return run(this.space, parent.byteOffset, this.count, leafSeq, this.slots + 4 * this.count);
+  }
 }

@@ -3,7 +3,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import fc from "fast-check";
 import { getAgentDir, SessionManager } from "@mariozechner/pi-coding-agent";
 import { afterAll, describe, expect, it } from "vitest";
@@ -143,6 +143,22 @@ describe("childPath joins one name under a directory and refuses anything that w
         expect(isInside("/base/dir", p)).toBe(true);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("so is anything it accepts under a relative, unnormalised or root directory", () => {
+    fc.assert(
+      fc.property(fc.constantFrom("", ".", "..", "/", "a", "a/../b", "./a//b/", "../up", "/x/./y/.."), fc.string({ maxLength: 12 }), (dir, name) => {
+        let p: string;
+        try {
+          p = childPath(dir, name);
+        } catch {
+          return;
+        }
+        expect(dirname(resolve(p))).toBe(resolve(dir));
+        expect(basename(p)).toBe(name);
+      }),
+      { numRuns: 500 },
     );
   });
 });

@@ -205,6 +205,20 @@ describe("11.21 Entry table: the active open", () => {
     await store.close();
   });
 
+  it("a head read for an open walks in place once; every later walk leaves the paths handed out as they were", async () => {
+    const lines: object[] = [HEADER];
+    // Two branches off e10, so leaves have paths of different lengths.
+    for (let i = 1; i <= 60; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : i === 31 ? "e10" : `e${i - 1}`, i % 2));
+    const file = await storeOf(lines);
+    const root = file.replace(/\.jsonl$/, ".v2");
+    const kept = (await readEntryTable(root, { keepOpen: true })).table as EntryTable;
+    const whole = (await readEntryTable(root)).table as EntryTable;
+    const paths = [60, 30, 60, 5, 31].map((leaf) => ({ leaf, path: kept.pathSeqs(leaf) }));
+    for (const { leaf, path } of paths) expect(Array.from(path)).toEqual(Array.from(whole.pathSeqs(leaf)));
+    expect(Array.from((paths[0] as { path: Int32Array }).path)).toEqual([...Array.from({ length: 10 }, (_, k) => k + 1), ...Array.from({ length: 30 }, (_, k) => k + 31)]);
+    kept.close();
+  });
+
   it("is ignored, and the open still right, when the index changed after it or it is damaged or missing", async () => {
     const lines: object[] = [HEADER];
     for (let i = 1; i <= 40; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i));
