@@ -90,6 +90,37 @@ describe("11.21 Entry table: codec", () => {
     expect(Array.from(t.pathSeqs(2))).toEqual([1, 2]);
   });
 
+  it("findOnPath finds an id before a position, near or far, reading only the rows from there back to it", () => {
+    const n = 6000;
+    const inputs: EntryTableInput[] = Array.from({ length: n }, (_, i) => ({ id: `e${i + 1}`, parentId: i === 0 ? null : `e${i}`, type: "message", role: "user" }));
+    const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 100, byteLength: 100, crc32c: "E3069283" }));
+    const bytes = encodeEntryTable(rows, inputs, 1);
+    const head = headBytesFor(n, 1);
+    const rest = bytes.subarray(head);
+    let rowsRead = 0;
+    const fresh = () =>
+      new EntryTable(Buffer.from(bytes.subarray(0, head)), {
+        size: rest.length,
+        batch: (fn) =>
+          fn((offset, length) => {
+            if (offset < 32 * n) rowsRead += length / 32;
+            return Buffer.from(rest.subarray(offset, offset + length));
+          }),
+      });
+    const seqs = fresh().pathSeqs(n);
+    const before = 5000;
+    for (const back of [1, 2, 15, 16, 17, 80, 81, 400, 1365, 4999, 5000]) {
+      rowsRead = 0;
+      const k = fresh().findOnPath(seqs, before, `e${before - back + 1}`);
+      expect(k).toBe(before - back);
+      // Blocks of 16, 64, 256, ... (each read with the row before it): about five times the
+      // distance at most, and no more than one block for a near entry.
+      expect(rowsRead).toBeLessThanOrEqual(Math.max(17, 5 * back + 4));
+    }
+    // Not before the position: at or after it, or nowhere.
+    for (const id of [`e${before + 1}`, `e${n}`, "nope"]) expect(fresh().findOnPath(seqs, before, id)).toBe(-1);
+  });
+
   it("rows read on demand, in runs of nearby entries, equal the rows read whole; a run costs two reads", () => {
     const idArb = fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.constantFrom("é😀", "x"));
     fc.assert(
