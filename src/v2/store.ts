@@ -433,12 +433,34 @@ export class SidecarStore {
       if (i === compaction || i === thinking || i === model || i === firstKept || (kept && shows)) picks.push(i);
     }
     table.prefetch(picks.map((i) => (seqs[i] as number) - 1));
-    return buildContextFromPath(picks.map((i) => (i === compaction ? (compactionEntry as SessionEntry) : this.entryOfSeq(seqs[i] as number))));
+    const rows = picks.map((i) => (i === compaction ? undefined : (this.rowOf(seqs[i] as number) as OffsetIndexRow)));
+    this.readThroughDense(rows);
+    return buildContextFromPath(picks.map((i, k) => (i === compaction ? (compactionEntry as SessionEntry) : this.entryOfSeq(seqs[i] as number, rows[k]))));
+  }
+
+  /**
+   * When most of the bytes between the first and the last of these frames in the last
+   * one's segment are these frames (the messages after a compaction usually are), read
+   * them with one read.
+   */
+  private readThroughDense(rows: readonly (OffsetIndexRow | undefined)[]): void {
+    const last = rows[rows.length - 1];
+    if (!last) return;
+    let from = last.byteOffset;
+    let to = last.byteOffset + last.byteLength;
+    let bytes = 0;
+    for (const r of rows) {
+      if (!r || r.segmentSeq !== last.segmentSeq) continue;
+      from = Math.min(from, r.byteOffset);
+      to = Math.max(to, r.byteOffset + r.byteLength);
+      bytes += r.byteLength;
+    }
+    if (bytes >= (to - from) / 2) this.near.readThrough(last.segmentSeq, from, to);
   }
 
   /** One entry read from its frame by entrySeq (frames close together share a read). */
-  private entryOfSeq(seq: number): SessionEntry {
-    const row = this.rowOf(seq) as OffsetIndexRow;
+  private entryOfSeq(seq: number, known?: OffsetIndexRow): SessionEntry {
+    const row = known ?? (this.rowOf(seq) as OffsetIndexRow);
     const bytes = this.near.readSync(row);
     // The one-function path for a sound frame; anything else goes where problems are worded.
     const sound = this.checks.crc || this.checks.payloadHash ? undefined : entryIfSound(bytes, row);

@@ -211,11 +211,13 @@ describe("11.21 Entry table: the active open", () => {
   it("an active open + context reads the table, the index's last row and the context's frames only", async () => {
     const n = 5000;
     const lines: object[] = [HEADER];
-    for (let i = 1; i <= n; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i % 2));
+    // The context's user messages are 20 KB each: its frames are more than one 64 KB window.
+    const big = (i: number) => (i > n - 10 ? "x".repeat(20_000) : "");
+    for (let i = 1; i <= n; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i % 2, big(i)));
     // A compaction near the end keeps the last 10 entries before it.
     lines.push(entry(n + 1, "comp", `e${n}`, 4, `e${n - 9}`));
-    for (let i = n + 2; i <= n + 6; i++) lines.push(entry(i, `e${i}`, i === n + 2 ? "comp" : `e${i - 1}`, i % 2));
-    const file = await storeOf(lines, 64 * 1024);
+    for (let i = n + 2; i <= n + 6; i++) lines.push(entry(i, `e${i}`, i === n + 2 ? "comp" : `e${i - 1}`, i % 2, big(i)));
+    const file = await storeOf(lines, 4 << 20);
     const root = file.replace(/\.jsonl$/, ".v2");
     const reads: string[] = [];
     const store = await openSidecar(file, { mode: "active", onRead: (f) => reads.push(f) });
@@ -228,6 +230,8 @@ describe("11.21 Entry table: the active open", () => {
     // compaction + the 10 kept + the 5 after it; the model comes from the last assistant among those.
     expect(store.stats.framesParsed).toBe(16);
     expect(new Set(reads.filter((f) => !f.startsWith("segments/")))).toEqual(new Set([TABLE, "index/offsets.jsonl"]));
+    // The compaction's frame, then the 15 frames from its first kept entry on (~160 KB) in one read.
+    expect(reads.filter((f) => f.startsWith("segments/")).length).toBe(2);
     expect(store.loadedCount).toBe(n + 6);
     // Records and the tree are there on request, read from the path's frames.
     expect(store.records.length).toBe(n + 6);
