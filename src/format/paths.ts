@@ -57,7 +57,7 @@ export function childPath(dir: string, name: string): string {
   if (name.length === 0 || name === "." || name === ".." || /[/\\\0]/.test(name)) {
     throw new SessfmtError("E_PATH_UNSAFE", `unsafe file name ${JSON.stringify(name)}`, { file: dir });
   }
-  const full = join(dir, name);
+  const full = plainDir(dir) ? `${dir}/${name}` : join(dir, name);
   // On POSIX a non-empty name without "/" or NUL that is not "." or ".." always lands
   // directly inside `dir`, so the check above is the proof; the two resolves (interpreted
   // JavaScript, every sidecar file open goes through here) are left for other platforms,
@@ -66,6 +66,18 @@ export function childPath(dir: string, name: string): string {
     throw new SessfmtError("E_PATH_UNSAFE", `name ${JSON.stringify(name)} escapes the directory`, { file: dir });
   }
   return full;
+}
+
+/**
+ * A POSIX directory path that path.join would leave as it is (no empty, "." or ".."
+ * component, no trailing "/"), so joining a plain name to it is concatenation. join
+ * normalises in interpreted JavaScript, a character at a time: in a process that has just
+ * started, an open of a sidecar with 18 segments spent ~0.3 ms joining their paths.
+ */
+function plainDir(dir: string): boolean {
+  if (sep !== "/" || dir.length === 0 || dir.endsWith("/") || dir.includes("//")) return false;
+  const d = `/${dir}/`;
+  return !d.includes("/./") && !d.includes("/../");
 }
 
 /** `<dir>/<stem>.v2` for `<dir>/<stem>.jsonl`: the sidecar root beside a session file. */

@@ -88,6 +88,7 @@ export const sub = binary(0x6b);
 export const and = binary(0x71);
 export const or = binary(0x72);
 export const shl = binary(0x74);
+export const shrU = binary(0x76);
 export const ctz = (a: Node): Node => [a, 0x68];
 /** Call function number `fn` of the module (its position in assembleModule's list). */
 export const call = (fn: number, ...args: Node[]): Node => [args, 0x10, ...uleb(fn)];

@@ -1,4 +1,4 @@
-import { add, block, br, brIf, eqz, geS, geU, get, gtU, i32, I32, load32, loop, ret, set, shl, store32, sub, when, and, type FunctionDef } from "../format/wasm-asm.js";
+import { add, block, br, brIf, eqz, geU, get, gtU, i32, I32, load32, loop, ret, set, shl, shrU, store32, sub, when, type FunctionDef } from "../format/wasm-asm.js";
 
 /**
  * The parent walk of an entry table (EntryTable.pathSeqs) as one WebAssembly function.
@@ -19,30 +19,38 @@ const COUNT = 1;
 const LEAF = 2;
 const OUT_END = 3;
 const SEQ = 4;
-const N = 5;
+const OUT = 5;
+const LOW = 6;
+
+/** seq is not an entry (<= 0 or > count): as unsigned, seq - 1 >= count. One compare for both ends. */
+const outOfRange = () => geU(sub(get(SEQ), i32(1)), get(COUNT));
 
 export const WALK_PROGRAM: FunctionDef = {
   name: "walk",
   params: [I32, I32, I32, I32],
   results: [I32],
-  locals: [[2, I32]],
+  locals: [[3, I32]],
   body: [
     set(SEQ, get(LEAF)),
+    set(OUT, get(OUT_END)),
+    // After `count` entries the walk has come round: stop when the output reaches LOW.
+    set(LOW, sub(get(OUT_END), shl(get(COUNT), i32(2)))),
+    // Entry k's parent is at parent + 4(k - 1): fold the -4 in once.
+    set(PARENT, sub(get(PARENT), i32(4))),
     block(
       "done",
       loop(
         "step",
-        brIf("done", geS(i32(0), get(SEQ))),
-        brIf("done", gtU(get(SEQ), get(COUNT))),
-        brIf("done", geU(get(N), get(COUNT))),
-        set(N, add(get(N), i32(1))),
-        store32(sub(get(OUT_END), shl(get(N), i32(2))), get(SEQ)),
-        set(SEQ, load32(add(get(PARENT), shl(sub(get(SEQ), i32(1)), i32(2))))),
+        brIf("done", outOfRange()),
+        brIf("done", eqz(gtU(get(OUT), get(LOW)))),
+        set(OUT, sub(get(OUT), i32(4))),
+        store32(get(OUT), get(SEQ)),
+        set(SEQ, load32(add(get(PARENT), shl(get(SEQ), i32(2))))),
         br("step"),
       ),
     ),
     // Stopped on an entry still in range: the walk came round.
-    when(and(eqz(geS(i32(0), get(SEQ))), eqz(gtU(get(SEQ), get(COUNT)))), [ret(i32(-1))]),
-    get(N),
+    when(eqz(outOfRange()), [ret(i32(-1))]),
+    shrU(sub(get(OUT_END), get(OUT)), i32(2)),
   ],
 };

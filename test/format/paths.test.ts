@@ -146,6 +146,23 @@ describe("childPath joins one name under a directory and refuses anything that w
     );
   });
 
+  it("gives what path.join gives, for any directory", () => {
+    const part = fc.constantFrom("", ".", "..", "a", "bc", "...", ".x", "x.", "é");
+    const dir = fc.tuple(fc.boolean(), fc.array(part, { maxLength: 5 }), fc.boolean()).map(([abs, parts, trailing]) => `${abs ? "/" : ""}${parts.join("/")}${trailing ? "/" : ""}`);
+    fc.assert(
+      fc.property(dir, fc.string({ minLength: 1, maxLength: 6 }), (d, name) => {
+        let p: string;
+        try {
+          p = childPath(d, name);
+        } catch {
+          return;
+        }
+        expect(p).toBe(join(d, name));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("so is anything it accepts under a relative, unnormalised or root directory", () => {
     fc.assert(
       fc.property(fc.constantFrom("", ".", "..", "/", "a", "a/../b", "./a//b/", "../up", "/x/./y/.."), fc.string({ maxLength: 12 }), (dir, name) => {
