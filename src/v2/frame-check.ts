@@ -1,7 +1,7 @@
 import { crc32cHex } from "./crc32c.js";
 import { F_ID, F_LABEL, F_MESSAGE, F_MESSAGE_ROLE, F_NAME, F_PARENT_ID, F_TARGET_ID, F_TIMESTAMP, F_TYPE, K_ABSENT, K_NULL, K_OBJECT, K_STRING, ObjectFields, type FieldView } from "../format/fast-fields.js";
-import { decodeFrame, decodeFrameFields, PAYLOAD_MARK, parseFrameHead, type Decoded, type DecodedFrame, type FieldsFrame, type SegmentFrame } from "./frame.js";
-import { payloadSha256 } from "./hash.js";
+import { decodeFrame, decodeFrameFields, PAYLOAD_MARK, parseFrameHead, SEGMENT_FRAME_SCHEMA, type Decoded, type DecodedFrame, type FieldsFrame, type SegmentFrame } from "./frame.js";
+import { isLowerSha256Hex, payloadSha256 } from "./hash.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { segmentRelPath } from "./layout.js";
 import { problem, type SidecarProblem } from "./problems.js";
@@ -99,10 +99,9 @@ function checkWith<F extends SegmentFrame>(bytes: Buffer, row: OffsetIndexRow, c
  * The entry of a row's frame when every check checkIndexedFrame (with CHEAP_CHECKS) and
  * recordFromFrame make passes; undefined when any would fail (the caller then runs them:
  * they word the problem). The same checks in one function, with nothing built per frame
- * but the parsed head and entry: an active open's context decodes its frames (143 at
- * 1 GB) in a process that has just started, where the engine still interprets this code,
- * so its length is its cost; and for the same reason the head goes to JSON.parse, not to
- * the byte parser that pays off once optimised.
+ * but the entry: an active open's context decodes its frames (143 at 1 GB) in a process
+ * that has just started, where the engine still interprets this code, so its length is
+ * its cost.
  */
 export function entryIfSound(bytes: Buffer, row: OffsetIndexRow): SessionEntry | undefined {
   // A frame line: head, payload, "}" and "\n".
@@ -112,10 +111,6 @@ export function entryIfSound(bytes: Buffer, row: OffsetIndexRow): SessionEntry |
   if (at < 0) return undefined;
   const start = at + PAYLOAD_MARK.length;
   if (start >= close) return undefined;
-  const head = parseFrameHead(bytes, at);
-  if (!head.ok) return undefined;
-  const f = head.value;
-  if (f.entrySeq !== row.entrySeq || f.entryId !== row.entryId || f.segmentSeq !== row.segmentSeq || f.frameSeq !== row.frameSeq || f.payloadBytes !== close - start) return undefined;
   let v: Record<string, unknown>;
   try {
     v = JSON.parse(bytes.toString("utf8", start, close)) as Record<string, unknown>;
@@ -124,13 +119,42 @@ export function entryIfSound(bytes: Buffer, row: OffsetIndexRow): SessionEntry |
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
   const { type, id, parentId } = v;
-  if (typeof type !== "string" || type !== f.entryType || type.length === 0) return undefined;
-  if (typeof id !== "string" || id !== f.entryId || id.length === 0) return undefined;
+  if (typeof type !== "string" || type.length === 0 || typeof id !== "string" || id !== row.entryId || id.length === 0) return undefined;
   if (typeof v.timestamp !== "string") return undefined;
   // recordFromFields: a missing, null or empty parentId is a root.
   const parent = parentId === undefined || parentId === null || parentId === "" ? null : typeof parentId === "string" ? parentId : undefined;
-  if (parent === undefined || parent !== (f.parentEntryId ?? null)) return undefined;
-  return v as unknown as SessionEntry;
+  if (parent === undefined) return undefined;
+  return headSays(bytes, at, row, type, parent, close - start) ? (v as unknown as SessionEntry) : undefined;
+}
+
+const SHA_KEY = '","payloadSha256":"';
+/** A JSON string's content without escapes (any such text is a valid string). */
+const PLAIN_STRING = /^[^"\\\u0000-\u001f]*$/;
+
+/**
+ * The frame's head (its bytes before `,"payload":`) decodes and says what the row and the
+ * payload say. The head as the writer spells it is compared as text: the fields the row
+ * and the payload know, written as the writer writes them, then any plain timestamp, a
+ * lowercase hash and the payload's size; a head that reads the same as JSON must then be
+ * exactly these values. Any other spelling goes to JSON.parse and the field checks.
+ */
+function headSays(bytes: Buffer, at: number, row: OffsetIndexRow, type: string, parent: string | null, payloadBytes: number): boolean {
+  const text = bytes.toString("utf8", 0, at);
+  const seqs = isSeq(row.segmentSeq) && isSeq(row.frameSeq) && isSeq(row.entrySeq);
+  const lead = `{"schema":"${SEGMENT_FRAME_SCHEMA}","segmentSeq":${row.segmentSeq},"frameSeq":${row.frameSeq},"entrySeq":${row.entrySeq},"entryId":${JSON.stringify(row.entryId)}${parent === null ? "" : `,"parentEntryId":${JSON.stringify(parent)}`},"entryType":${JSON.stringify(type)},"timestamp":"`;
+  const tail = `","payloadBytes":${payloadBytes}`;
+  const sha = text.length - tail.length - 64;
+  if (seqs && sha - SHA_KEY.length >= lead.length && text.startsWith(lead) && text.endsWith(tail) && text.startsWith(SHA_KEY, sha - SHA_KEY.length)) {
+    if (isLowerSha256Hex(text.slice(sha, sha + 64)) && PLAIN_STRING.test(text.slice(lead.length, sha - SHA_KEY.length))) return true;
+  }
+  const h = parseFrameHead(bytes, at);
+  if (!h.ok) return false;
+  const f = h.value;
+  return f.entrySeq === row.entrySeq && f.entryId === row.entryId && f.segmentSeq === row.segmentSeq && f.frameSeq === row.frameSeq && f.payloadBytes === payloadBytes && f.entryType === type && (f.parentEntryId ?? null) === parent;
+}
+
+function isSeq(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 1;
 }
 
 /** An entry read from the sidecar: an EntryRecord (so SessionTree can use it) plus where its frame is. */

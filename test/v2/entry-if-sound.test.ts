@@ -22,6 +22,9 @@ const payload = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<unknown>([1], "s", 1, null) },
 );
 
+/** A sequence number: mostly valid, sometimes one no frame may have. */
+const seq = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 1.5) });
+
 /** "<own>": the field the frame and row would have for this payload; otherwise a value that may disagree. */
 const own = <T>(other: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant<"<own>">("<own>") }, { weight: 1, arbitrary: other });
 
@@ -30,8 +33,10 @@ const frameCase = fc.record({
   entryId: own(text),
   entryType: own(text),
   parent: own(fc.constantFrom<string | null>(null, "p", "a")),
-  seqs: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+  seqs: fc.tuple(seq, seq, seq),
+  // Rows are checked where they are read (table or index): their numbers are always valid.
   rowSeqs: own(fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))),
+  timestamp: fc.constantFrom("2025-01-01T00:00:00.000Z", "", 'a"b', "a\\b", "\u0001", "é"),
   rowId: own(text),
 });
 
@@ -48,8 +53,8 @@ function build(c: FrameCase): { bytes: Buffer; row: OffsetIndexRow } {
   const parentEntryId = c.parent === "<own>" ? (typeof ownParent === "string" && ownParent !== "" ? ownParent : null) : c.parent;
   const [segmentSeq, frameSeq, entrySeq] = c.seqs;
   const body = Buffer.from(JSON.stringify(c.payload), "utf8");
-  const bytes = encodeFrame({ segmentSeq, frameSeq, entrySeq, entryId, parentEntryId, entryType, timestamp: "t" }, body);
-  const [rs, rf, re] = c.rowSeqs === "<own>" ? c.seqs : c.rowSeqs;
+  const bytes = encodeFrame({ segmentSeq, frameSeq, entrySeq, entryId, parentEntryId, entryType, timestamp: c.timestamp }, body);
+  const [rs, rf, re] = (c.rowSeqs === "<own>" ? c.seqs : c.rowSeqs).map((n) => (Number.isSafeInteger(n) && n >= 1 ? n : 1));
   const row = makeIndexRow({ entrySeq: re, entryId: c.rowId === "<own>" ? entryId : c.rowId, segmentSeq: rs, frameSeq: rf, byteOffset: 0, byteLength: bytes.length, crc32c: "00000000" });
   return { bytes, row };
 }
@@ -102,5 +107,20 @@ describe("11.11 Active open: a context's frames through entryIfSound", () => {
     // Without its line end, or with a row naming another frame, it is left to the wording path.
     expect(entryIfSound(bytes.subarray(0, bytes.length - 1), row)).toBeUndefined();
     expect(entryIfSound(bytes, { ...row, frameSeq: 5 })).toBeUndefined();
+    // Heads a byte or two from the writer's spelling: read as the definition reads them.
+    for (const [from, to] of [
+      ['"payloadSha256"', '"payloadSha257"'],
+      ['"timestamp":"2025', '"timestamp":"\u0001'],
+      ['"payloadBytes":', '"payloadBytes":0'],
+      ['"frameSeq":4', '"frameSeq":4.0'],
+      ['"entryType":"message"', '"entryType":"message","x":1'],
+    ]) {
+      const bad = Buffer.from(bytes.toString().replace(from, to));
+      expect(bad.equals(bytes)).toBe(false);
+      expect(entryIfSound(bad, { ...row, byteLength: bad.length })).toEqual(wordingPath(bad, { ...row, byteLength: bad.length }));
+    }
+    // A spelling the writer does not use but the definition reads: taken, by JSON.parse.
+    const spaced = Buffer.from(bytes.toString().replace('"frameSeq":4', '"frameSeq": 4'));
+    expect(entryIfSound(spaced, row)).toEqual(entry);
   });
 });
