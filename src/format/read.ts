@@ -45,6 +45,7 @@ import { DATA, ROWS, ROW_CONTENT_END, ROW_EOL, ROW_LINE_START, ROW_RESULT, ROW_R
 import { BufferSource, FileSource, type FileIdentity } from "./source.js";
 import { SessionTree } from "./tree.js";
 import { Session } from "./session.js";
+import { latin1Text } from "./text-slice.js";
 
 export interface OpenOptions {
   /** Throw the first diagnostic as a SessfmtError instead of collecting it. */
@@ -255,16 +256,6 @@ const COMMON_TYPES: ReadonlySet<string> = new Set([...KNOWN_ENTRY_TYPES].filter(
 /** By the scanner's name code (1-based index in KNOWN_NAMES): 1 for a type in COMMON_TYPES. */
 const COMMON_TYPE_CODES = Uint8Array.from([0, ...KNOWN_NAMES.map((n) => (COMMON_TYPES.has(n) ? 1 : 0))]);
 const MESSAGE_CODE = KNOWN_NAMES.indexOf("message") + 1;
-/**
- * Node's Buffer has the latin1 decoder that toString("latin1", start, end) calls after its
- * argument checks and the lookup of the encoding's name. commonRow calls it directly, once
- * per line with bounds it has checked: in a fresh process that code is interpreted, and
- * the wrapper was a tenth of a 10 MB open's record-making. Where it is absent, toString.
- */
-interface Latin1Slicer {
-  latin1Slice(start: number, end: number): string;
-}
-const LATIN1_SLICE = typeof (Buffer.prototype as unknown as Partial<Latin1Slicer>).latin1Slice === "function";
 /** Longest stretch of a line commonRow decodes for id, parentId and timestamp together. */
 const JOINT_DECODE_LIMIT = 256;
 
@@ -546,7 +537,7 @@ class SessionLoader {
     const from = Math.min(idStart, tsStart, pStart);
     const to = Math.max(idEnd, tsEnd, pEnd);
     if (to - from > JOINT_DECODE_LIMIT) return undefined;
-    const joint = LATIN1_SLICE ? (view as unknown as Latin1Slicer).latin1Slice(lineStart + from, lineStart + to) : view.toString("latin1", lineStart + from, lineStart + to);
+    const joint = latin1Text(view, lineStart + from, lineStart + to);
     const id = joint.slice(idStart - from, idEnd - from);
     let parentId: string | null = null;
     if (pk === K_STRING && pEnd > pStart) {

@@ -6,6 +6,7 @@ import type { OffsetIndexRow } from "./index-row.js";
 import { segmentRelPath } from "./layout.js";
 import { problem, type SidecarProblem } from "./problems.js";
 import type { EntryRecord } from "../format/record.js";
+import { utf8Text } from "../format/text-slice.js";
 import type { SessionEntry } from "../format/types.js";
 
 /**
@@ -113,7 +114,7 @@ export function entryIfSound(bytes: Buffer, row: OffsetIndexRow): SessionEntry |
   if (start >= close) return undefined;
   let v: Record<string, unknown>;
   try {
-    v = JSON.parse(bytes.toString("utf8", start, close)) as Record<string, unknown>;
+    v = JSON.parse(utf8Text(bytes, start, close)) as Record<string, unknown>;
   } catch {
     return undefined;
   }
@@ -139,7 +140,7 @@ const PLAIN_STRING = /^[^"\\\u0000-\u001f]*$/;
  * exactly these values. Any other spelling goes to JSON.parse and the field checks.
  */
 function headSays(bytes: Buffer, at: number, row: OffsetIndexRow, type: string, parent: string | null, payloadBytes: number): boolean {
-  const text = bytes.toString("utf8", 0, at);
+  const text = utf8Text(bytes, 0, at);
   const seqs = isSeq(row.segmentSeq) && isSeq(row.frameSeq) && isSeq(row.entrySeq);
   const lead = `{"schema":"${SEGMENT_FRAME_SCHEMA}","segmentSeq":${row.segmentSeq},"frameSeq":${row.frameSeq},"entrySeq":${row.entrySeq},"entryId":${JSON.stringify(row.entryId)}${parent === null ? "" : `,"parentEntryId":${JSON.stringify(parent)}`},"entryType":${JSON.stringify(type)},"timestamp":"`;
   const tail = `","payloadBytes":${payloadBytes}`;
