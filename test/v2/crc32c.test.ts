@@ -1,11 +1,14 @@
 /**
- * The slicing-by-16 CRC-32C (src/v2/crc32c.ts) against the implementation it replaced
- * (slicing-by-8 with byte loads, kept here as the reference) and the bitwise definition,
- * on inputs of every length class and at every alignment of the underlying memory.
+ * The slicing-by-16 CRC-32C (src/v2/crc32c.ts), in WebAssembly and in JavaScript, against
+ * the implementation it replaced (slicing-by-8 with byte loads, kept here as the
+ * reference) and the bitwise definition, on inputs of every length class and at every
+ * alignment of the underlying memory.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { crc32c, crc32cHex, crc32cUpdate } from "../../src/v2/crc32c.js";
+import { assembleModule } from "../../src/format/wasm-asm.js";
+import { CRC_WASM, CRC_WASM_MIN, crc32c, crc32cHex, crc32cUpdate, crc32cUpdateJs } from "../../src/v2/crc32c.js";
+import { CRC_CHUNK, CRC_PAGES, CRC_PROGRAM } from "../../src/v2/crc32c-program.js";
 
 const POLY = 0x82f63b78;
 
@@ -111,5 +114,28 @@ describe("CRC-32C, slicing-by-16", () => {
   it("keeps the published check value", () => {
     expect(crc32cHex("123456789")).toBe("E3069283");
     expect(crc32c(Buffer.alloc(4096, 0xff))).toBe(bitwise(Buffer.alloc(4096, 0xff)));
+  });
+
+  it("the WebAssembly module is the program assembled", () => {
+    expect(Buffer.from(assembleModule([CRC_PROGRAM], CRC_PAGES)).toString("base64")).toBe(CRC_WASM);
+  });
+
+  it("WebAssembly and JavaScript agree around the size where WebAssembly takes over, at every alignment and start value", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: CRC_WASM_MIN - 40, max: CRC_WASM_MIN + 700 }), fc.nat({ max: 7 }), fc.nat({ max: 0xffffffff }), fc.nat(), (len, shift, start, seed) => {
+        const data = Uint8Array.from({ length: len }, (_, i) => ((i + seed) * 2654435761) >>> 24);
+        const view = shifted(data, shift);
+        expect(crc32cUpdate(start, view)).toBe(slicingBy8(start, data));
+        expect(crc32cUpdateJs(start, view)).toBe(slicingBy8(start, data));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("an input larger than the module's memory is checksummed in pieces, as one", () => {
+    for (const len of [CRC_CHUNK - 1, CRC_CHUNK, CRC_CHUNK + 1, 2 * CRC_CHUNK + 17]) {
+      const data = Uint8Array.from({ length: len }, (_, i) => (i * 40503) >>> 8);
+      expect(crc32cUpdate(7, data)).toBe(slicingBy8(7, data));
+    }
   });
 });
