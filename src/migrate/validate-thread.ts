@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { isMainThread, Worker } from "node:worker_threads";
 import { SessfmtError } from "../format/errors.js";
-import type { OffsetIndexRow, ValidationReport } from "../v2/index.js";
+import type { ValidationReport } from "../v2/index.js";
+import type { PackedRows } from "./prechecked-rows.js";
 
 /**
  * validateSidecar in a second thread, so that verify's entry-by-entry comparison (this
@@ -31,12 +32,12 @@ export interface ValidationRequest {
   maxFrameBytes?: number;
 }
 
-export type ValidationReply = { ok: true; report: ValidationReport; prechecked: OffsetIndexRow[] } | { ok: false; message: string };
+export type ValidationReply = { ok: true; report: ValidationReport; prechecked: PackedRows } | { ok: false; message: string };
 
 export interface ThreadedResult {
   report: ValidationReport;
   /** Rows whose CRC and payload hash the worker did not check: the caller must have. */
-  prechecked: OffsetIndexRow[];
+  prechecked: PackedRows;
 }
 
 export interface ThreadedValidation {

@@ -3,6 +3,7 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type { OffsetIndexRow } from "../v2/index-row.js";
 import { validateSidecar } from "../v2/validate.js";
 import type { ValidationReply, ValidationRequest } from "./validate-thread.js";
+import { packRows } from "./prechecked-rows.js";
 
 /**
  * Worker-thread entry of a threaded validation (validate-thread.ts): validates one sidecar
@@ -28,7 +29,10 @@ function run(port: MessagePort, req: ValidationRequest): void {
     },
   };
   validateSidecar(req.root, opts).then(
-    (report) => port.postMessage({ ok: true, report, prechecked } satisfies ValidationReply),
+    (report) => {
+      const packed = packRows(prechecked);
+      port.postMessage({ ok: true, report, prechecked: packed } satisfies ValidationReply, [packed.nums.buffer as ArrayBuffer]);
+    },
     (err: unknown) => port.postMessage({ ok: false, message: (err as Error)?.message ?? String(err) } satisfies ValidationReply),
   );
 }

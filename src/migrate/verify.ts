@@ -24,6 +24,7 @@ import { RangeWindowReader } from "../v2/range-window.js";
 import { PrefixHasher } from "../v2/source-file.js";
 import { exists, statMaybe } from "./fs.js";
 import { sessionPaths, type SessionPaths } from "./names.js";
+import { everyPackedRowIs } from "./prechecked-rows.js";
 import { readQuarantine, sha256 } from "./quarantine.js";
 import { FrameReader, indexLineBatches, type IndexLine } from "./sidecar-read.js";
 import { readLineBytes, scanSource, type SourceScan } from "./source.js";
@@ -315,7 +316,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   // its report stands only if this pass did vouch for each of them.
   const prechecked = (r: OffsetIndexRow) => sameRow(vouched[r.entrySeq], r);
   const t = await threaded?.wait(opts.signal, p.file);
-  const v = t && t.prechecked.every(prechecked) ? t.report : await validateSidecar(root, { signal: opts.signal, prechecked });
+  const v = t && everyPackedRowIs(t.prechecked, vouched) ? t.report : await validateSidecar(root, { signal: opts.signal, prechecked });
   // Nothing found amiss, every row in place: validation's chain over the recorded hashes
   // is the chain over the lines' hashes (each recorded hash was compared with its line's).
   if (lineShas && count === 0 && rowsSeen === records.length && lineShas.length === records.length && v.chainHash !== undefined) {
