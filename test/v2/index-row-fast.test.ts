@@ -2,12 +2,16 @@
  * The fast index-row reader (src/v2/index-row-fast.ts) against the definition
  * (decodeIndexRow on the row's text: JSON.parse and the field checks): on rows the writer
  * makes and on mutations of them, whatever the fast path accepts, the definition accepts
- * with the same values; and it accepts every row the writer makes.
+ * with the same values; and it accepts every row the writer makes. The reader runs as
+ * WebAssembly where it can, else as the JavaScript byte cursor: the two agree on every
+ * input.
  */
 import fc from "fast-check";
 import { byteMutations, mutate } from "../helpers/byte-mutations.js";
 import { describe, expect, it } from "vitest";
-import { fastIndexRow } from "../../src/v2/index-row-fast.js";
+import { assembleModule, dataSegment } from "../../src/format/wasm-asm.js";
+import { cursorIndexRow, fastIndexRow, ROW_WASM } from "../../src/v2/index-row-fast.js";
+import { ROW_FUNCTIONS, ROW_IN, ROW_LITERALS, ROW_LITS, ROW_MAX, ROW_PAGES } from "../../src/v2/index-row-program.js";
 import { decodeIndexRow, encodeIndexRow, makeIndexRow } from "../../src/v2/index-row.js";
 
 const idChars = fc.constantFrom(..."abcXYZ019_-:. é\"\\\u0001".split(""));
@@ -34,6 +38,8 @@ function bytesOf(r: Parameters<typeof makeIndexRow>[0]): Buffer {
 /** Compare the fast reader with the definition on `b`; whether the fast reader took it. */
 function agree(b: Buffer): boolean {
   const fast = fastIndexRow(b);
+  // WebAssembly and the JavaScript cursor read every input alike.
+  expect(fast).toEqual(cursorIndexRow(b));
   const slow = decodeIndexRow(b.toString("utf8"));
   if (fast !== undefined) {
     expect(slow.ok).toBe(true);
@@ -94,5 +100,22 @@ describe("fast index-row reader", () => {
     // A view inside a larger buffer (as the index readers pass them) reads the same.
     const inside = Buffer.from(`xx${base}\nyy`, "utf8").subarray(2, 2 + base.length);
     expect(decodeIndexRow(new Uint8Array(inside.buffer, inside.byteOffset, inside.length))).toEqual({ ok: true, value: fastIndexRow(Buffer.from(base)) });
+  });
+
+  it("the WebAssembly module is the program assembled, with the row's literals in its memory", () => {
+    expect(ROW_LITERALS.join("")).toHaveLength(ROW_LITERALS.reduce((n, l) => n + l.length, 0));
+    expect(ROW_LITS + ROW_LITERALS.join("").length).toBeLessThanOrEqual(ROW_IN);
+    expect(Buffer.from(assembleModule(ROW_FUNCTIONS, ROW_PAGES, [dataSegment(ROW_LITS, Buffer.from(ROW_LITERALS.join(""), "latin1"))])).toString("base64")).toBe(ROW_WASM);
+  });
+
+  it("a row longer than the module's input area is read by the cursor, with the same result", () => {
+    const long = Buffer.from(encodeIndexRow(makeIndexRow({ entrySeq: 3, entryId: "x".repeat(ROW_MAX), segmentSeq: 1, frameSeq: 3, byteOffset: 7, byteLength: 9, crc32c: "00000000" })).slice(0, -1), "latin1");
+    expect(long.length).toBeGreaterThan(ROW_MAX);
+    expect(fastIndexRow(long)).toEqual(decodeIndexRow(long.toString("latin1")).ok ? (decodeIndexRow(long.toString("latin1")) as { value: unknown }).value : undefined);
+    // Each boundary of the integers and strings, read back after rows of other lengths.
+    for (const n of [1, 9, 10, 99, 100, 999999999999999]) {
+      const r = makeIndexRow({ entrySeq: n, entryId: "id".repeat((n % 7) + 1), segmentSeq: n, frameSeq: n, byteOffset: n - 1, byteLength: n, crc32c: "ABCDEF09" });
+      expect(fastIndexRow(bytesOf(r))).toEqual(r);
+    }
   });
 });
