@@ -18,8 +18,8 @@ import {
   type OffsetIndexRow,
   type SidecarProblem,
   type SidecarProblemCode,
-  type SegmentFrameHead,
 } from "../v2/index.js";
+import { wasmHeadFields, type HeadFields } from "../v2/fixed-fields.js";
 import { RangeWindowReader } from "../v2/range-window.js";
 import { PrefixHasher } from "../v2/source-file.js";
 import { exists, statMaybe } from "./fs.js";
@@ -403,8 +403,11 @@ interface Compared {
  * line (the usual case) it is a JSON value already (the JSONL reader validated the line),
  * so only the head is decoded; otherwise the whole frame is, for decodeFrame's diagnosis.
  */
-function decodeAgainst(body: Buffer, line: Buffer): { ok: true; head: SegmentFrameHead; payload: Buffer; same: boolean } | { ok: false; message: string } {
-  const h = decodeFrameHead(body);
+function decodeAgainst(body: Buffer, line: Buffer): { ok: true; head: Omit<HeadFields, "payloadStart">; payload: Buffer; same: boolean } | { ok: false; message: string } {
+  // A head of the writer's shape is read by WebAssembly (the fields compared here, read as
+  // decodeFrameHead reads them); any other by decodeFrameHead.
+  const fast = wasmHeadFields(body);
+  const h = fast ? { ok: true as const, value: fast } : decodeFrameHead(body);
   if (h.ok && body[body.length - 1] === 0x7d && h.value.payloadStart < body.length - 1) {
     const payload = body.subarray(h.value.payloadStart, body.length - 1);
     if (payload.equals(line)) return { ok: true, head: h.value, payload, same: true };

@@ -9,9 +9,8 @@
 import fc from "fast-check";
 import { byteMutations, mutate } from "../helpers/byte-mutations.js";
 import { describe, expect, it } from "vitest";
-import { assembleModule, dataSegment } from "../../src/format/wasm-asm.js";
-import { cursorIndexRow, fastIndexRow, ROW_WASM } from "../../src/v2/index-row-fast.js";
-import { ROW_FUNCTIONS, ROW_IN, ROW_LITERALS, ROW_LITS, ROW_MAX, ROW_PAGES } from "../../src/v2/index-row-program.js";
+import { IN_MAX } from "../../src/v2/fixed-fields-program.js";
+import { cursorIndexRow, fastIndexRow } from "../../src/v2/index-row-fast.js";
 import { decodeIndexRow, encodeIndexRow, makeIndexRow } from "../../src/v2/index-row.js";
 
 const idChars = fc.constantFrom(..."abcXYZ019_-:. é\"\\\u0001".split(""));
@@ -102,15 +101,9 @@ describe("fast index-row reader", () => {
     expect(decodeIndexRow(new Uint8Array(inside.buffer, inside.byteOffset, inside.length))).toEqual({ ok: true, value: fastIndexRow(Buffer.from(base)) });
   });
 
-  it("the WebAssembly module is the program assembled, with the row's literals in its memory", () => {
-    expect(ROW_LITERALS.join("")).toHaveLength(ROW_LITERALS.reduce((n, l) => n + l.length, 0));
-    expect(ROW_LITS + ROW_LITERALS.join("").length).toBeLessThanOrEqual(ROW_IN);
-    expect(Buffer.from(assembleModule(ROW_FUNCTIONS, ROW_PAGES, [dataSegment(ROW_LITS, Buffer.from(ROW_LITERALS.join(""), "latin1"))])).toString("base64")).toBe(ROW_WASM);
-  });
-
   it("a row longer than the module's input area is read by the cursor, with the same result", () => {
-    const long = Buffer.from(encodeIndexRow(makeIndexRow({ entrySeq: 3, entryId: "x".repeat(ROW_MAX), segmentSeq: 1, frameSeq: 3, byteOffset: 7, byteLength: 9, crc32c: "00000000" })).slice(0, -1), "latin1");
-    expect(long.length).toBeGreaterThan(ROW_MAX);
+    const long = Buffer.from(encodeIndexRow(makeIndexRow({ entrySeq: 3, entryId: "x".repeat(IN_MAX), segmentSeq: 1, frameSeq: 3, byteOffset: 7, byteLength: 9, crc32c: "00000000" })).slice(0, -1), "latin1");
+    expect(long.length).toBeGreaterThan(IN_MAX);
     expect(fastIndexRow(long)).toEqual(decodeIndexRow(long.toString("latin1")).ok ? (decodeIndexRow(long.toString("latin1")) as { value: unknown }).value : undefined);
     // Each boundary of the integers and strings, read back after rows of other lengths.
     for (const n of [1, 9, 10, 99, 100, 999999999999999]) {

@@ -1,0 +1,90 @@
+/**
+ * The WebAssembly reader of index rows and frame heads (src/v2/fixed-fields.ts): the module
+ * is its program assembled, and a frame head it reads is read exactly as decodeFrameHead
+ * reads it (the fast path and, for what that refuses, JSON.parse and the field checks),
+ * on heads the writer makes and on mutations of them. (Index rows: index-row-fast.test.ts.)
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { assembleModule, dataSegment } from "../../src/format/wasm-asm.js";
+import { FIXED_FIELDS_WASM, wasmHeadFields } from "../../src/v2/fixed-fields.js";
+import { FIXED_FIELDS_FUNCTIONS, IN, LITERALS, LITS, PAGES } from "../../src/v2/fixed-fields-program.js";
+import { decodeFrameHead, encodeFrame } from "../../src/v2/frame.js";
+import { byteMutations, mutate } from "../helpers/byte-mutations.js";
+
+const idChars = fc.constantFrom(..."abcXYZ019_-:. é\"\\\u0001,".split(""));
+const str = fc.array(idChars, { minLength: 0, maxLength: 12 }).map((a) => a.join(""));
+const seq = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(1, 9, 10, 2 ** 31, Number.MAX_SAFE_INTEGER, 999999999999999, 1000000000000000));
+const hex64 = fc.array(fc.constantFrom(..."0123456789abcdef".split("")), { minLength: 64, maxLength: 64 }).map((a) => a.join(""));
+
+const frame = fc.record({
+  segmentSeq: seq,
+  frameSeq: seq,
+  entrySeq: seq,
+  entryId: str,
+  parentEntryId: fc.option(str, { nil: null }),
+  entryType: str,
+  timestamp: str,
+  payloadSha256: hex64,
+  payload: fc.constantFrom("{}", '{"a":1}', '{"payload":"x"}', '{"k":",\\"payload\\":"}', "[1]"),
+});
+
+function bytesOf(f: { payload: string } & Parameters<typeof encodeFrame>[0]): Buffer {
+  return encodeFrame(f, Buffer.from(f.payload, "utf8"));
+}
+
+/** The two readers on one frame line; whether the WebAssembly one took it. */
+function agree(line: Buffer): boolean {
+  const got = wasmHeadFields(line);
+  if (got === undefined) return false;
+  const want = decodeFrameHead(line);
+  expect(want.ok).toBe(true);
+  if (want.ok) {
+    const { schema: _s, timestamp: _t, ...fields } = want.value;
+    expect({ ...got }).toEqual({ ...fields });
+  }
+  return true;
+}
+
+describe("fixed fields in WebAssembly", () => {
+  it("the module is the program assembled, with the literals in its memory", () => {
+    expect(LITS + LITERALS.join("").length).toBeLessThanOrEqual(IN);
+    expect(Buffer.from(assembleModule(FIXED_FIELDS_FUNCTIONS, PAGES, [dataSegment(LITS, Buffer.from(LITERALS.join(""), "latin1"))])).toString("base64")).toBe(FIXED_FIELDS_WASM);
+  });
+
+  it("reads every plain head the writer makes as decodeFrameHead does", () => {
+    fc.assert(
+      fc.property(frame, (f) => {
+        const plain = (s: string) => /^[\x20-\x7e]*$/.test(s) && !/["\\]/.test(s);
+        const fine =
+          [f.segmentSeq, f.frameSeq, f.entrySeq].every((n) => n <= 999999999999999) &&
+          plain(f.entryId) &&
+          f.entryId !== "" &&
+          plain(f.entryType) &&
+          f.entryType !== "" &&
+          plain(f.timestamp) &&
+          (f.parentEntryId === null || f.parentEntryId === "" || plain(f.parentEntryId));
+        const took = agree(bytesOf(f));
+        if (fine && (f.parentEntryId === null || f.parentEntryId !== "")) expect(took).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("never takes a mutated head decodeFrameHead refuses, nor reads it differently", () => {
+    fc.assert(
+      fc.property(frame, byteMutations, (f, edits) => {
+        agree(mutate(bytesOf(f), edits));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("leaves to the slow path a head too long for its input area, and anything cut short", () => {
+    const f = { segmentSeq: 1, frameSeq: 2, entrySeq: 3, entryId: "e".repeat(3000), parentEntryId: "p", entryType: "message", timestamp: "t", payloadSha256: "a".repeat(64) };
+    expect(wasmHeadFields(encodeFrame(f, Buffer.from("{}")))).toBeUndefined();
+    const short = encodeFrame({ ...f, entryId: "e" }, Buffer.from("{}"));
+    expect(agree(short)).toBe(true);
+    for (let n = 0; n < short.indexOf(',"payload":') + 11; n++) expect(wasmHeadFields(short.subarray(0, n))).toBeUndefined();
+  });
+});
