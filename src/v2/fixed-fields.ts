@@ -64,8 +64,8 @@ export function wasmIndexRow(b: Buffer, end: number): OffsetIndexRow | undefined
   };
 }
 
-/** A frame head's fields as verify compares them (the frame's write time is not among them). */
-export type HeadFields = Pick<SegmentFrameHead, "segmentSeq" | "frameSeq" | "entrySeq" | "entryId" | "parentEntryId" | "entryType" | "payloadSha256" | "payloadBytes"> & { payloadStart: number };
+/** A frame head's fields as verify compares them (the frame's write time only when asked for). */
+export type HeadFields = Pick<SegmentFrameHead, "segmentSeq" | "frameSeq" | "entrySeq" | "entryId" | "parentEntryId" | "entryType" | "payloadSha256" | "payloadBytes"> & { payloadStart: number; timestamp?: string };
 
 /** Bytes of a frame copied in to read its head: a head of the writer's shape is a few hundred. */
 const HEAD_BYTES = 2048;
@@ -75,7 +75,7 @@ const HEAD_BYTES = 2048;
  * with payloadStart as decodeFrameHead gives it; undefined when the head is not of the
  * writer's shape, does not fit in its first HEAD_BYTES bytes, or WebAssembly is unavailable.
  */
-export function wasmHeadFields(bytes: Buffer): HeadFields | undefined {
+export function wasmHeadFields(bytes: Buffer, withTimestamp = false): HeadFields | undefined {
   const w = ready();
   if (!w) return undefined;
   const n = Math.min(bytes.length, HEAD_BYTES);
@@ -100,5 +100,6 @@ export function wasmHeadFields(bytes: Buffer): HeadFields | undefined {
   };
   const parentStart = i[s + 2] as number;
   if (parentStart !== 0) head.parentEntryId = bytes.toString("latin1", parentStart - IN, (i[s + 3] as number) - IN);
+  if (withTimestamp) head.timestamp = bytes.toString("latin1", (i[s + 6] as number) - IN, (i[s + 7] as number) - IN);
   return head;
 }

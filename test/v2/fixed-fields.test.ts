@@ -2,14 +2,17 @@
  * The WebAssembly reader of index rows and frame heads (src/v2/fixed-fields.ts): the module
  * is its program assembled, and a frame head it reads is read exactly as decodeFrameHead
  * reads it (the fast path and, for what that refuses, JSON.parse and the field checks),
- * on heads the writer makes and on mutations of them. (Index rows: index-row-fast.test.ts.)
+ * on heads the writer makes and on mutations of them; and validation's frame reader
+ * (fieldsOfFrame) gives what decodeFrameFields gives. (Index rows: index-row-fast.test.ts.)
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assembleModule, dataSegment } from "../../src/format/wasm-asm.js";
 import { FIXED_FIELDS_WASM, wasmHeadFields } from "../../src/v2/fixed-fields.js";
 import { FIXED_FIELDS_FUNCTIONS, IN, LITERALS, LITS, PAGES } from "../../src/v2/fixed-fields-program.js";
-import { decodeFrameHead, encodeFrame } from "../../src/v2/frame.js";
+import { F_ID, F_LABEL, F_MESSAGE, F_MESSAGE_ROLE, F_NAME, F_PARENT_ID, F_TARGET_ID, F_TIMESTAMP, F_TYPE, K_STRING, type FieldView } from "../../src/format/fast-fields.js";
+import { fieldsOfFrame } from "../../src/v2/frame-check.js";
+import { decodeFrameFields, decodeFrameHead, encodeFrame, type Decoded, type FieldsFrame } from "../../src/v2/frame.js";
 import { byteMutations, mutate } from "../helpers/byte-mutations.js";
 
 const idChars = fc.constantFrom(..."abcXYZ019_-:. é\"\\\u0001,".split(""));
@@ -26,7 +29,7 @@ const frame = fc.record({
   entryType: str,
   timestamp: str,
   payloadSha256: hex64,
-  payload: fc.constantFrom("{}", '{"a":1}', '{"payload":"x"}', '{"k":",\\"payload\\":"}', "[1]"),
+  payload: fc.constantFrom("{}", '{"a":1}', '{"payload":"x"}', '{"k":",\\"payload\\":"}', "[1]", '{"type":"message","id":"a1","parentId":null,"timestamp":"t","message":{"role":"user","content":"hi é"}}', '{"type":"label","id":"b","parentId":"a1","timestamp":"t","targetId":"a1","label":"x"}', ' {"type":"session_info","id":"c","timestamp":"t","name":"n"} '),
 });
 
 function bytesOf(f: { payload: string } & Parameters<typeof encodeFrame>[0]): Buffer {
@@ -86,5 +89,26 @@ describe("fixed fields in WebAssembly", () => {
     const short = encodeFrame({ ...f, entryId: "e" }, Buffer.from("{}"));
     expect(agree(short)).toBe(true);
     for (let n = 0; n < short.indexOf(',"payload":') + 11; n++) expect(wasmHeadFields(short.subarray(0, n))).toBeUndefined();
+  });
+
+  it("validation's frame reader gives what decodeFrameFields gives, on frames the writer makes and mutations of them", () => {
+    const FIELDS = [F_TYPE, F_ID, F_PARENT_ID, F_TIMESTAMP, F_MESSAGE, F_MESSAGE_ROLE, F_TARGET_ID, F_LABEL, F_NAME];
+    const view = (fields: FieldView) => FIELDS.map((k) => [fields.kind(k), fields.kind(k) === K_STRING ? fields.str(k) : undefined]);
+    // The fields view is valid until the next call: taken apart before the other reader runs.
+    const plain = (d: Decoded<FieldsFrame>) => {
+      if (!d.ok) return d;
+      const { fields, payload, ...rest } = d.value;
+      return { ...rest, payload: Buffer.from(payload).toString("latin1"), fields: view(fields) };
+    };
+    fc.assert(
+      fc.property(frame, byteMutations, fc.boolean(), (f, edits, mutated) => {
+        const line = mutated ? mutate(bytesOf(f), edits) : bytesOf(f);
+        const body = line[line.length - 1] === 0x0a ? line.subarray(0, line.length - 1) : line;
+        const fast = plain(fieldsOfFrame(body));
+        const slow = plain(decodeFrameFields(body));
+        expect(fast).toEqual(slow);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
