@@ -69,3 +69,77 @@ export function everyPackedRowIs(p: PackedRows, byEntrySeq: readonly (OffsetInde
   }
   return at === text.length;
 }
+
+/**
+ * PackedRows built a row at a time (verify packs the rows it vouches for as it goes): the
+ * rows themselves are not kept to the end of the pass, only their fields, in the packed
+ * form the validation thread's reply is compared with.
+ */
+export class RowPacker {
+  private nums = new Float64Array(FIELDS * 1024);
+  private count = 0;
+  private pieces: string[] = [];
+  private chunks: string[] = [];
+
+  add(r: OffsetIndexRow): void {
+    const k = this.count * FIELDS;
+    if (k + FIELDS > this.nums.length) {
+      const grown = new Float64Array(this.nums.length * 2);
+      grown.set(this.nums);
+      this.nums = grown;
+    }
+    const nums = this.nums;
+    nums[k] = r.entrySeq;
+    nums[k + 1] = r.segmentSeq;
+    nums[k + 2] = r.frameSeq;
+    nums[k + 3] = r.byteOffset;
+    nums[k + 4] = r.byteLength;
+    nums[k + 5] = r.entryId.length;
+    this.count++;
+    this.pieces.push(r.entryId, r.crc32c);
+    // Joined every few thousand rows, so the pieces die young.
+    if (this.pieces.length >= 8192) this.flush();
+  }
+
+  packed(): PackedRows {
+    this.flush();
+    return { nums: this.nums.subarray(0, this.count * FIELDS), text: this.chunks.join("") };
+  }
+
+  private flush(): void {
+    if (this.pieces.length === 0) return;
+    this.chunks.push(this.pieces.join(""));
+    this.pieces = [];
+  }
+}
+
+/** Whether two packings hold the same rows in the same order. */
+export function samePacked(a: PackedRows, b: PackedRows): boolean {
+  if (a.nums.length !== b.nums.length || a.text !== b.text) return false;
+  for (let k = 0; k < a.nums.length; k++) if (a.nums[k] !== b.nums[k]) return false;
+  return true;
+}
+
+/** The packed rows as rows again, by entrySeq (the last one for an entrySeq packed twice). */
+export function rowsByEntrySeq(p: PackedRows): (OffsetIndexRow | undefined)[] {
+  const out: (OffsetIndexRow | undefined)[] = [];
+  let at = 0;
+  for (let k = 0; k + FIELDS <= p.nums.length; k += FIELDS) {
+    const idLength = p.nums[k + 5] as number;
+    const entryId = p.text.slice(at, at + idLength);
+    const crc32c = p.text.slice(at + idLength, at + idLength + CRC_CHARS);
+    at += idLength + CRC_CHARS;
+    out[p.nums[k] as number] = {
+      schema: "pi.session_store_v2.offset_index.v1",
+      entrySeq: p.nums[k] as number,
+      entryId,
+      segmentSeq: p.nums[k + 1] as number,
+      frameSeq: p.nums[k + 2] as number,
+      byteOffset: p.nums[k + 3] as number,
+      byteLength: p.nums[k + 4] as number,
+      crc32c,
+      state: "active",
+    };
+  }
+  return out;
+}

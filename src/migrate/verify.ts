@@ -24,7 +24,8 @@ import { RangeWindowReader } from "../v2/range-window.js";
 import { PrefixHasher } from "../v2/source-file.js";
 import { exists, statMaybe } from "./fs.js";
 import { sessionPaths, type SessionPaths } from "./names.js";
-import { everyPackedRowIs } from "./prechecked-rows.js";
+import { HashList } from "./hash-list.js";
+import { everyPackedRowIs, RowPacker, rowsByEntrySeq, samePacked } from "./prechecked-rows.js";
 import { readQuarantine, sha256 } from "./quarantine.js";
 import { FrameReader, indexLineBatches, type IndexLine } from "./sidecar-read.js";
 import { readLineBytes, scanSource, type SourceScan } from "./source.js";
@@ -199,13 +200,13 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   // lines' chain is the chain validation computes over the recorded hashes (in the other
   // thread, for a large file): the lines' hashes are kept, and folded into chainJ here
   // only when that stops holding (or when checkpoint chains are wanted as the pass goes).
-  let lineShas: string[] | undefined = chainWanted.size === 0 ? [] : undefined;
+  let lineShas: HashList | undefined = chainWanted.size === 0 ? new HashList() : undefined;
   /** Fold the kept hashes into chainJ and fold as the pass goes from now on; the chain before the last. */
   const foldLines = (): string => {
     let before = chainJ;
-    for (const h of lineShas ?? []) {
+    for (let k = 0; k < (lineShas?.length ?? 0); k++) {
       before = chainJ;
-      chainJ = chainStep(chainJ, h);
+      chainJ = chainStep(chainJ, (lineShas as HashList).at(k));
     }
     lineShas = undefined;
     return before;
@@ -215,7 +216,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   let rowsSeen = 0;
   let indexOk = true;
   // Rows whose frame this pass found right in full (CRC, payload bytes and hash), by entrySeq.
-  const vouched: (OffsetIndexRow | undefined)[] = [];
+  const vouched = new RowPacker();
   // Each line and frame is used before the next is read: both readers reuse their buffers.
   const reader = new FrameReader(root, undefined, true);
   // Index rows come a read's worth at a time; lines and frames mostly from the current
@@ -272,7 +273,7 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
         const frame = reader.peek(row.row) ?? (await reader.read(row.row));
         const f = compareFrame(frame, row.row, seq, rec, line, sha, add);
         if (!f.indexOk) indexOk = false;
-        if (f.vouched) vouched[row.row.entrySeq] = row.row;
+        if (f.vouched) vouched.add(row.row);
         // While every stored payload hashes as its line, the frames' chain is the lines'
         // chain: it is only computed apart from the first difference on.
         if (lineShas && f.payloadSha256 !== sha) prevJ = foldLines();
@@ -314,9 +315,14 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   // checked) skip those two checks in validation, which checks everything else, and those
   // two for any other row. The other thread's validation took every row as vouched for:
   // its report stands only if this pass did vouch for each of them.
-  const prechecked = (r: OffsetIndexRow) => sameRow(vouched[r.entrySeq], r);
+  // The healthy case compares the two packings whole; any other goes row by row.
+  const mine = vouched.packed();
   const t = await threaded?.wait(opts.signal, p.file);
-  const v = t && everyPackedRowIs(t.prechecked, vouched) ? t.report : await validateSidecar(root, { signal: opts.signal, prechecked });
+  let byEntrySeq: (OffsetIndexRow | undefined)[] | undefined;
+  const rowsVouched = () => (byEntrySeq ??= rowsByEntrySeq(mine));
+  const prechecked = (r: OffsetIndexRow) => sameRow(rowsVouched()[r.entrySeq], r);
+  const threadStands = t !== undefined && (samePacked(t.prechecked, mine) || everyPackedRowIs(t.prechecked, rowsVouched()));
+  const v = t && threadStands ? t.report : await validateSidecar(root, { signal: opts.signal, prechecked });
   // Nothing found amiss, every row in place: validation's chain over the recorded hashes
   // is the chain over the lines' hashes (each recorded hash was compared with its line's).
   if (lineShas && count === 0 && rowsSeen === records.length && lineShas.length === records.length && v.chainHash !== undefined) {

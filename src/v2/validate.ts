@@ -89,7 +89,11 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
   const prechecked = opts.prechecked;
   const records: SidecarRecord[] = [];
   const heads: (FrameHeadFacts | undefined)[] = [];
-  const chains: (string | undefined)[] = [];
+  // The chain is kept only where a checkpoint records it (read first for that): a 64-digit
+  // string per entry kept to the end was garbage the collector copied twice.
+  const cps = await readCheckpoints(root);
+  const chainWanted = new Set(cps.checkpoints.map((c) => c.headEntrySeq));
+  const chains = new Map<number, string | undefined>();
   const indexedEnd = new Map<number, number>();
   const reportedMissing = new Set<number>();
   let chain: string | undefined = GENESIS_CHAIN_HASH;
@@ -158,7 +162,7 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
       }
       heads.push(head);
       chain = chain !== undefined && head ? chainStep(chain, head.payloadSha256) : undefined;
-      chains.push(chain);
+      if (chainWanted.has(i + 1)) chains.set(i + 1, chain);
       opts.onProgress?.(i + 1, rows.length);
     }
   } finally {
@@ -221,7 +225,6 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
     if (!isUuid(m.sessionId)) add(problem("rust_session_id", `session id ${JSON.stringify(m.sessionId)} is not a UUID; the Rust port refuses the manifest`, { file: MANIFEST_FILE }));
   }
 
-  const cps = await readCheckpoints(root);
   problems.push(...cps.problems);
   for (const c of cps.checkpoints) {
     const file = checkpointRelPath(c.checkpointSeq);
@@ -229,7 +232,7 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
     if (c.headEntrySeq > rows.length || !row) add(problem("checkpoint_mismatch", `checkpoint head entrySeq ${c.headEntrySeq} is beyond the store's ${rows.length} entries`, { file, entrySeq: c.headEntrySeq }));
     else if (row.entryId !== c.headEntryId) add(problem("checkpoint_mismatch", `checkpoint head is ${JSON.stringify(c.headEntryId)}, the store has ${JSON.stringify(row.entryId)} at entrySeq ${c.headEntrySeq}`, { file, entrySeq: c.headEntrySeq }));
     else {
-      const at = chains[c.headEntrySeq - 1];
+      const at = chains.get(c.headEntrySeq);
       if (at !== undefined && at !== c.chainHash) add(problem("chain_mismatch", `checkpoint ${c.checkpointSeq} records chain ${c.chainHash}, the stored payloads give ${at}`, { file, entrySeq: c.headEntrySeq }));
     }
   }

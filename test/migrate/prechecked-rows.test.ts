@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { everyPackedRowIs, packedCount, packRows } from "../../src/migrate/prechecked-rows.js";
+import { everyPackedRowIs, packedCount, packRows, RowPacker, rowsByEntrySeq, samePacked } from "../../src/migrate/prechecked-rows.js";
 import { makeIndexRow, type OffsetIndexRow } from "../../src/v2/index-row.js";
 
 const hex8 = fc.integer({ min: 0, max: 0xffffffff }).map((n) => n.toString(16).toUpperCase().padStart(8, "0"));
@@ -85,5 +85,22 @@ describe("rows taken as prechecked, packed", () => {
     // A packing whose text does not add up is refused.
     expect(everyPackedRowIs({ nums: packed.nums, text: `${packed.text}z` }, [undefined, a, b])).toBe(false);
     expect(everyPackedRowIs({ nums: packed.nums.subarray(0, 5), text: packed.text }, [undefined, a, b])).toBe(false);
+  });
+
+  it("rows packed one at a time pack as packRows packs them, and unpack to the rows", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 9000 }).chain((n) => fc.tuple(fc.constant(n), row(1))), ([n, first]) => {
+        const rows = Array.from({ length: n }, (_, i) => ({ ...first, entrySeq: i + 1, entryId: `${first.entryId}${i}`, frameSeq: i + 1 }));
+        const packer = new RowPacker();
+        for (const r of rows) packer.add(r);
+        const mine = packer.packed();
+        expect(samePacked(mine, packRows(rows))).toBe(true);
+        const back = rowsByEntrySeq(mine);
+        expect(back.slice(1)).toEqual(rows);
+        if (n > 0) expect(samePacked(mine, packRows(rows.slice(1)))).toBe(false);
+        if (n > 0) expect(samePacked(mine, packRows([...rows.slice(0, -1), { ...(rows[n - 1] as OffsetIndexRow), byteLength: (rows[n - 1] as OffsetIndexRow).byteLength + 1 }]))).toBe(false);
+      }),
+      { numRuns: 30 },
+    );
   });
 });
