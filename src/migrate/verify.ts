@@ -200,7 +200,9 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   // lines' chain is the chain validation computes over the recorded hashes (in the other
   // thread, for a large file): the lines' hashes are kept, and folded into chainJ here
   // only when that stops holding (or when checkpoint chains are wanted as the pass goes).
-  let lineShas: HashList | undefined = chainWanted.size === 0 ? new HashList() : undefined;
+  // (The caller's hashes, when given, are kept by the caller: only how many is counted.)
+  let lineShas: { length: number; push(h: string): void; at(k: number): string } | undefined =
+    chainWanted.size === 0 ? (lineHashes ? countOf(lineHashes) : new HashList()) : undefined;
   /** Fold the kept hashes into chainJ and fold as the pass goes from now on; the chain before the last. */
   const foldLines = (): string => {
     let before = chainJ;
@@ -389,6 +391,18 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
     validation: { ok: v.ok, errors: errors.length, warnings: v.problems.length - errors.length, problems: errors.slice(0, max), warningCodes },
     chainsAt,
     durationMs: Date.now() - started,
+  };
+}
+
+/** The first `length` of `hashes`, counted as they are pushed again in order. */
+function countOf(hashes: readonly string[]): { length: number; push(h: string): void; at(k: number): string } {
+  return {
+    length: 0,
+    push(h: string) {
+      if (hashes[this.length] !== h) throw new Error("line hashes out of order");
+      this.length++;
+    },
+    at: (k: number) => hashes[k] as string,
   };
 }
 
