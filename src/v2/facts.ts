@@ -88,7 +88,7 @@ export function segmentSeqMonotonic(rows: readonly OffsetIndexRow[]): boolean {
 }
 
 /** Branches: parents with more than one child. */
-export function countBranches(heads: readonly (FrameHeadFacts | undefined)[]): number {
+export function countBranches(heads: readonly (Pick<FrameHeadFacts, "parentEntryId"> | undefined)[]): number {
   const kids = new Map<string, number>();
   for (const h of heads) if (h?.parentEntryId !== undefined) kids.set(h.parentEntryId, (kids.get(h.parentEntryId) ?? 0) + 1);
   let n = 0;

@@ -241,15 +241,17 @@ export function recordFromFields(frame: SegmentFrame, fields: FieldView | undefi
   if (type !== frame.entryType) diffs.push(`type ${JSON.stringify(type)} != entryType ${JSON.stringify(frame.entryType)}`);
   if (parentId !== (frame.parentEntryId ?? null)) diffs.push(`parentId ${JSON.stringify(parentId)} != parentEntryId ${JSON.stringify(frame.parentEntryId ?? null)}`);
   if (diffs.length > 0) return { problems: [problem("payload_field_mismatch", `payload and frame disagree: ${diffs.join(", ")}`, where())] };
+  // The frame's strings, equal to the payload's here: a pass keeps the record, and one copy
+  // of each string is less for the collector to carry than two.
   const r: SidecarRecord = {
     index: row.entrySeq - 1,
     line: row.entrySeq,
     offset: row.byteOffset,
     length: frame.payload.length,
     eol: 1,
-    type: type as string,
-    id: id as string,
-    parentId,
+    type: frame.entryType,
+    id: frame.entryId,
+    parentId: frame.parentEntryId ?? null,
     timestamp: fields.str(F_TIMESTAMP),
     entrySeq: row.entrySeq,
     segmentSeq: row.segmentSeq,

@@ -38,6 +38,9 @@ export interface ValidateOptions {
 
 const VOUCHED_CHECKS: FrameChecks = { crc: false, payloadHash: false };
 
+/** What validation keeps of a frame head to the end of its pass. */
+type HeadKept = Pick<FrameHeadFacts, "entryType" | "parentEntryId">;
+
 export interface ValidationReport {
   /** No problem of severity "error". */
   ok: boolean;
@@ -88,7 +91,9 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
   const reader = new SegmentReader(root, { stats: opts.stats, maxFrameBytes, window: 4 << 20, views: true, sequentialViews: true });
   const prechecked = opts.prechecked;
   const records: SidecarRecord[] = [];
-  const heads: (FrameHeadFacts | undefined)[] = [];
+  // Per row what the counters and the parent-link invariant need of its frame head (its
+  // type and parent), or undefined when the frame could not be read.
+  const heads: (HeadKept | undefined)[] = [];
   // The chain is kept only where a checkpoint records it (read first for that): a 64-digit
   // string per entry kept to the end was garbage the collector copied twice.
   const cps = await readCheckpoints(root);
@@ -137,7 +142,8 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
         add(problem("frame_too_large", `frame of ${row.byteLength} bytes exceeds the ${maxFrameBytes}-byte limit`, where()));
         ok = false;
       }
-      let head: FrameHeadFacts | undefined;
+      let head: HeadKept | undefined;
+      let payloadSha256 = "";
       if (ok) {
         indexedEnd.set(row.segmentSeq, Math.max(indexedEnd.get(row.segmentSeq) ?? 0, row.byteOffset + row.byteLength));
         const checked = checkIndexedFrameFields(await reader.read(row), row, prechecked?.(row) ? VOUCHED_CHECKS : FULL_CHECKS);
@@ -145,8 +151,8 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
         const f = checked.frame;
         if (f) {
           if (opts.stats) opts.stats.framesParsed++;
-          head = { entrySeq: f.entrySeq, entryId: f.entryId, segmentSeq: f.segmentSeq, frameSeq: f.frameSeq, entryType: f.entryType, payloadSha256: checked.actualPayloadSha256 ?? f.payloadSha256 };
-          if (f.parentEntryId !== undefined) head.parentEntryId = f.parentEntryId;
+          head = { entryType: f.entryType, parentEntryId: f.parentEntryId };
+          payloadSha256 = checked.actualPayloadSha256 ?? f.payloadSha256;
           const rec = recordFromFields(f, f.isObject ? f.fields : undefined, row);
           if (rec.problems.length > 0) problems.push(...rec.problems);
           if (rec.record) records.push(rec.record);
@@ -161,7 +167,7 @@ export async function validateSidecar(fileOrRoot: string, opts: ValidateOptions 
         }
       }
       heads.push(head);
-      chain = chain !== undefined && head ? chainStep(chain, head.payloadSha256) : undefined;
+      chain = chain !== undefined && head ? chainStep(chain, payloadSha256) : undefined;
       if (chainWanted.has(i + 1)) chains.set(i + 1, chain);
       opts.onProgress?.(i + 1, rows.length);
     }
