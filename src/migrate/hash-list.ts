@@ -4,7 +4,14 @@
  * it knows whether it must fold them into a chain itself, and 26,699 strings of 64
  * characters kept to the end were garbage the collector copied twice.
  */
-export class HashList {
+/** Hashes kept in order: how many, add one, the k-th. */
+export interface KeptHashes {
+  readonly length: number;
+  push(hex: string): void;
+  at(k: number): string;
+}
+
+export class HashList implements KeptHashes {
   private bytes = Buffer.allocUnsafe(32 * 4096);
   length = 0;
 

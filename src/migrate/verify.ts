@@ -24,7 +24,7 @@ import { RangeWindowReader } from "../v2/range-window.js";
 import { PrefixHasher } from "../v2/source-file.js";
 import { exists, statMaybe } from "./fs.js";
 import { sessionPaths, type SessionPaths } from "./names.js";
-import { HashList } from "./hash-list.js";
+import { HashList, type KeptHashes } from "./hash-list.js";
 import { everyPackedRowIs, RowPacker, rowsByEntrySeq, samePacked } from "./prechecked-rows.js";
 import { readQuarantine, sha256 } from "./quarantine.js";
 import { FrameReader, indexLineBatches, type IndexLine } from "./sidecar-read.js";
@@ -201,14 +201,13 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   // thread, for a large file): the lines' hashes are kept, and folded into chainJ here
   // only when that stops holding (or when checkpoint chains are wanted as the pass goes).
   // (The caller's hashes, when given, are kept by the caller: only how many is counted.)
-  let lineShas: { length: number; push(h: string): void; at(k: number): string } | undefined =
-    chainWanted.size === 0 ? (lineHashes ? countOf(lineHashes) : new HashList()) : undefined;
+  let lineShas: KeptHashes | undefined = chainWanted.size === 0 ? (lineHashes ? countOf(lineHashes) : new HashList()) : undefined;
   /** Fold the kept hashes into chainJ and fold as the pass goes from now on; the chain before the last. */
   const foldLines = (): string => {
     let before = chainJ;
     for (let k = 0; k < (lineShas?.length ?? 0); k++) {
       before = chainJ;
-      chainJ = chainStep(chainJ, (lineShas as HashList).at(k));
+      chainJ = chainStep(chainJ, (lineShas as KeptHashes).at(k));
     }
     lineShas = undefined;
     return before;
@@ -217,7 +216,8 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   let framesSame = true;
   let rowsSeen = 0;
   let indexOk = true;
-  // Rows whose frame this pass found right in full (CRC, payload bytes and hash), by entrySeq.
+  // Rows whose frame this pass found right in full (CRC, payload bytes and hash), packed as
+  // they come (the rows themselves are not kept to the end of the pass).
   const vouched = new RowPacker();
   // Each line and frame is used before the next is read: both readers reuse their buffers.
   const reader = new FrameReader(root, undefined, true);
@@ -394,13 +394,20 @@ async function compareAll(p: SessionPaths, root: string, opts: VerifyOptions, th
   };
 }
 
-/** The first `length` of `hashes`, counted as they are pushed again in order. */
-function countOf(hashes: readonly string[]): { length: number; push(h: string): void; at(k: number): string } {
+/**
+ * The caller's line hashes as KeptHashes: the pass pushes them again in order (it takes
+ * each line's hash from there), so only their number is kept. A push out of order would be
+ * a bug in the pass, not bad input.
+ */
+function countOf(hashes: readonly string[]): KeptHashes {
+  let length = 0;
   return {
-    length: 0,
+    get length() {
+      return length;
+    },
     push(h: string) {
-      if (hashes[this.length] !== h) throw new Error("line hashes out of order");
-      this.length++;
+      if (hashes[length] !== h) throw new Error("line hashes pushed out of order");
+      length++;
     },
     at: (k: number) => hashes[k] as string,
   };
