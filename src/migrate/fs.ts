@@ -1,5 +1,5 @@
-import { constants } from "node:fs";
-import { lstat, mkdir, open, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { constants, lstatSync, statSync, type Stats } from "node:fs";
+import { mkdir, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { SessfmtError, ioError } from "../format/errors.js";
 import { syncDirectory } from "../format/durability.js";
@@ -12,18 +12,23 @@ export async function exists(path: string): Promise<boolean> {
   return (await lstatMaybe(path)) !== undefined;
 }
 
-/** lstat, or undefined when nothing is there. */
-export function lstatMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
-  return orMissing(lstat(path), path);
+/**
+ * lstat, or undefined when nothing is there. Made synchronously: it is one system call
+ * of microseconds, where an awaited call is a round trip through libuv's thread pool that
+ * costs more (an archive run makes a few dozen per file).
+ */
+export async function lstatMaybe(path: string): Promise<Stats | undefined> {
+  return orMissing(() => lstatSync(path), path);
 }
 
-export function statMaybe(path: string): Promise<import("node:fs").Stats | undefined> {
-  return orMissing(stat(path), path);
+/** stat (following a symlink), or undefined when nothing is there; synchronously as lstatMaybe. */
+export async function statMaybe(path: string): Promise<Stats | undefined> {
+  return orMissing(() => statSync(path), path);
 }
 
-async function orMissing<T>(p: Promise<T>, path: string): Promise<T | undefined> {
+function orMissing(fn: () => Stats, path: string): Stats | undefined {
   try {
-    return await p;
+    return fn();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw ioError(err, path, "cannot stat");

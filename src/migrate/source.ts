@@ -1,4 +1,5 @@
-import { open, stat } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
+import { preadAt } from "../format/small-io.js";
 import { SessfmtError, ioError } from "../format/errors.js";
 import type { SessionDiagnostic, SkipReason } from "../format/diagnostics.js";
 import type { EntryRecord } from "../format/record.js";
@@ -53,7 +54,7 @@ export interface SourceScan {
 export async function scanSource(file: string, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<SourceScan> {
   let st;
   try {
-    st = await stat(file);
+    st = statSync(file);
   } catch (err) {
     throw ioError(err, file, "cannot open session");
   }
@@ -116,21 +117,22 @@ export interface HeaderFacts {
  * rest of the file (status must stay cheap on large archives).
  */
 export async function readHeaderFacts(file: string): Promise<HeaderFacts> {
-  let fh;
+  // Synchronous open, stat and (small) reads: see format/small-io.ts.
+  let fd: number;
   try {
-    fh = await open(file, "r");
+    fd = openSync(file, "r");
   } catch (err) {
     throw ioError(err, file, "cannot open session");
   }
   try {
-    const size = (await fh.stat()).size;
+    const size = fstatSync(fd).size;
     if (size === 0) throw new SessfmtError("E_EMPTY_FILE", "file is empty", { file });
     const limit = Math.min(size, 64 << 20);
     let pos = 0;
     let carry = Buffer.alloc(0);
     const chunk = Buffer.allocUnsafe(64 * 1024);
     while (pos < limit) {
-      const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, limit - pos), pos);
+      const bytesRead = await preadAt(fd, chunk, 0, Math.min(chunk.length, limit - pos), pos);
       if (bytesRead === 0) break;
       pos += bytesRead;
       carry = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
@@ -148,7 +150,7 @@ export async function readHeaderFacts(file: string): Promise<HeaderFacts> {
   } catch (err) {
     throw ioError(err, file, "cannot read the session header");
   } finally {
-    await fh.close().catch(() => undefined);
+    closeSync(fd);
   }
 }
 

@@ -1,5 +1,4 @@
 import { readdirSync } from "node:fs";
-import { readdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { SessfmtError, ioError } from "../format/errors.js";
 import { syncDirectory } from "../format/durability.js";
@@ -8,20 +7,16 @@ import { decodeCheckpoint, type Checkpoint } from "./checkpoint.js";
 import { decodeLedgerEvent, checkLedgerEvent, encodeLedgerEvent, type MigrationEvent } from "./ledger.js";
 import { decodeManifest, encodeManifest, type Manifest } from "./manifest.js";
 import { CHECKPOINTS_DIR, checkpointRelPath, inRoot, LEDGER_FILE, MANIFEST_FILE, parseSeqName, SEGMENTS_DIR, segmentRelPath } from "./layout.js";
-import { checkRealDir, checkRealDirSync, createExclusive, lstatOrUndefined, lstatOrUndefinedSync, openAppend, openRead, readControlFileSync, writeFileAtomic } from "./fs-safe.js";
+import { checkRealDir, checkRealDirSync, createExclusive, lstatOrUndefined, lstatOrUndefinedSync, openAppend, readControlFileSync, readSmallFileSync, writeFileAtomic } from "./fs-safe.js";
 import { problem, type SidecarProblem } from "./problems.js";
 
 /** Reading and writing the small files of a root: manifest, checkpoints, ledger, segment list. */
 
-async function readSmall(path: string, limit: number): Promise<string> {
-  const fh = await openRead(path);
-  try {
-    const size = (await fh.stat()).size;
-    if (size > limit) throw new SessfmtError("E_SIDECAR_CORRUPT", `file is ${size} bytes, over the ${limit}-byte limit`, { file: path });
-    return await fh.readFile("utf8");
-  } finally {
-    await fh.close();
-  }
+/** A small control file's text (synchronous reads: see fs-safe.ts); E_NOT_FOUND when it is gone. */
+function readSmall(path: string, limit: number): string {
+  const bytes = readSmallFileSync(path, limit);
+  if (bytes === undefined) throw new SessfmtError("E_NOT_FOUND", "file vanished while being read", { file: path });
+  return bytes.toString("utf8");
 }
 
 /** The Rust port's read limits for the control files. */
@@ -113,8 +108,13 @@ export interface CheckpointsRead {
 export async function readCheckpoints(root: string): Promise<CheckpointsRead> {
   const out: CheckpointsRead = { checkpoints: [], problems: [], seqs: [] };
   const dir = inRoot(root, CHECKPOINTS_DIR);
-  if (!(await checkRealDir(dir))) return out;
-  const names = await readdir(dir);
+  if (!checkRealDirSync(dir)) return out;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    throw ioError(err, dir, "cannot list the directory");
+  }
   for (const name of names) {
     if (!name.endsWith(".json")) continue;
     const seq = parseSeqName(name, ".json");
@@ -126,7 +126,7 @@ export async function readCheckpoints(root: string): Promise<CheckpointsRead> {
     const rel = checkpointRelPath(seq);
     let text: string;
     try {
-      text = await readSmall(inRoot(root, rel), MAX_CHECKPOINT_BYTES);
+      text = readSmall(inRoot(root, rel), MAX_CHECKPOINT_BYTES);
     } catch (err) {
       if (err instanceof SessfmtError && (err.code === "E_SIDECAR_CORRUPT" || err.code === "E_PATH_UNSAFE" || err.code === "E_NOT_A_FILE")) {
         out.problems.push(problem("checkpoint_invalid", err.message, { file: rel }));
@@ -159,14 +159,10 @@ export interface LedgerRead {
 export async function readLedger(root: string): Promise<LedgerRead> {
   const out: LedgerRead = { events: [], problems: [] };
   const path = inRoot(root, LEDGER_FILE);
-  if (!(await lstatOrUndefined(path))) return out;
-  const fh = await openRead(path);
-  let text: string;
-  try {
-    text = await fh.readFile("utf8");
-  } finally {
-    await fh.close();
-  }
+  // A few KB (an event a migration step): read with synchronous calls (see fs-safe.ts).
+  const bytes = readSmallFileSync(path, Number.MAX_SAFE_INTEGER);
+  if (bytes === undefined) return out;
+  const text = bytes.toString("utf8");
   const lines = text.split("\n");
   let offset = 0;
   lines.forEach((line, i) => {

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from "node:fs";
-import { link, lstat, mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { link, mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname } from "node:path";
 import { SessfmtError, ioError } from "../format/errors.js";
@@ -35,11 +35,8 @@ function absentOr(err: unknown, path: string, action: string): undefined {
 
 /** lstat, or undefined when the path does not exist. */
 export async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    return absentOr(err, path, "cannot stat");
-  }
+  // One system call of microseconds: made synchronously (see the twins below).
+  return lstatOrUndefinedSync(path);
 }
 
 /*

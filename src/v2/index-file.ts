@@ -1,10 +1,11 @@
+import { closeSync } from "node:fs";
 import { SessfmtError } from "../format/errors.js";
 import { writeFully } from "../format/atomic.js";
 import { syncDirectory } from "../format/durability.js";
 import { dirname } from "node:path";
 import { decodeIndexRow, encodeIndexRow, type OffsetIndexRow } from "./index-row.js";
 import { INDEX_FILE, inRoot } from "./layout.js";
-import { createExclusive, lstatOrUndefined, openAppend, openRead, writeFileAtomic } from "./fs-safe.js";
+import { createExclusive, lstatOrUndefined, openAppend, openReadSyncOrUndefined, writeFileAtomic } from "./fs-safe.js";
 import { scanHandle } from "./scan-handle.js";
 import { problem, type SidecarProblem } from "./problems.js";
 import type { ReadObserver, ReadStats } from "./read-stats.js";
@@ -37,12 +38,13 @@ export interface IndexReadOptions {
 export async function readIndexFile(root: string, opts: IndexReadOptions = {}): Promise<IndexRead> {
   const path = inRoot(root, INDEX_FILE);
   const out: IndexRead = { exists: false, rows: [], lines: [], offsets: [], problems: [], size: 0 };
-  if (!(await lstatOrUndefined(path))) return out;
+  // Opened synchronously (see fs-safe.ts); the reads are synchronous up to 1 MiB each.
+  const opened = openReadSyncOrUndefined(path);
+  if (!opened) return out;
   out.exists = true;
-  const fh = await openRead(path);
   try {
     out.size = await scanHandle(
-      fh,
+      opened,
       path,
       (bytes, span) => {
         if (span.oversize) {
@@ -74,7 +76,7 @@ export async function readIndexFile(root: string, opts: IndexReadOptions = {}): 
       },
     );
   } finally {
-    await fh.close();
+    closeSync(opened.fd);
   }
   return out;
 }

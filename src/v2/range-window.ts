@@ -1,6 +1,7 @@
-import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { SessfmtError, ioError } from "../format/errors.js";
+import { preadAt } from "../format/small-io.js";
 
 /** Bytes read per disk read when a range is not in the window. */
 export const RANGE_WINDOW_BYTES = 4 << 20;
@@ -55,9 +56,10 @@ export class RangeWindowReader {
 
   private constructor(
     readonly file: string,
-    private readonly fh: FileHandle,
+    private readonly fd: number,
+    private readonly closeFd: () => Promise<void>,
     /** Size at open: bounds the windows (small files get small buffers; no read-ahead past it). */
-    private readonly size: number,
+    readonly size: number,
     private readonly window: number,
   ) {}
 
@@ -66,27 +68,33 @@ export class RangeWindowReader {
    * file that is not the one read before (another inode, or shorter) is E_SOURCE_CHANGED.
    */
   static async open(file: string, expect?: FileIdentity, window: number = RANGE_WINDOW_BYTES): Promise<RangeWindowReader> {
-    let fh: FileHandle;
+    // Opened and stat'ed synchronously: two system calls, not two thread-pool round trips.
+    let fd: number;
     try {
-      fh = await open(file, constants.O_RDONLY | NOFOLLOW);
+      fd = openSync(file, constants.O_RDONLY | NOFOLLOW);
     } catch (err) {
       throw ioError(err, file, "cannot open for reading");
     }
     try {
-      const st = await fh.stat();
+      const st = fstatSync(fd);
       if (expect && (st.ino !== expect.ino || st.dev !== expect.dev || st.size < expect.size)) {
         throw new SessfmtError("E_SOURCE_CHANGED", `the file was replaced or truncated since it was read (size ${expect.size} -> ${st.size}); read it again`, { file });
       }
-      return new RangeWindowReader(file, fh, st.size, window);
+      return RangeWindowReader.overFd(file, fd, st.size, window);
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      closeSync(fd);
       throw ioError(err, file, "cannot stat");
     }
   }
 
   /** A reader over a handle the caller has opened (and whose size it has read); close() closes it. */
   static over(file: string, fh: FileHandle, size: number, window: number = RANGE_WINDOW_BYTES): RangeWindowReader {
-    return new RangeWindowReader(file, fh, size, window);
+    return new RangeWindowReader(file, fh.fd, () => fh.close(), size, window);
+  }
+
+  /** A reader over a descriptor the caller has opened (and whose size it has read); close() closes it. */
+  static overFd(file: string, fd: number, size: number, window: number = RANGE_WINDOW_BYTES): RangeWindowReader {
+    return new RangeWindowReader(file, fd, async () => closeSync(fd), size, window);
   }
 
   /**
@@ -229,7 +237,7 @@ export class RangeWindowReader {
     while (done < want) {
       let n: number;
       try {
-        ({ bytesRead: n } = await this.fh.read(buf, at + done, want - done, pos + done));
+        n = await preadAt(this.fd, buf, at + done, want - done, pos + done);
       } catch (err) {
         throw ioError(err, this.file, `read failed at byte ${pos + done}`);
       }
@@ -244,6 +252,6 @@ export class RangeWindowReader {
     this.win = Buffer.alloc(0);
     this.winBuf = this.win;
     this.spare = undefined;
-    await this.fh.close().catch(() => undefined);
+    await this.closeFd().catch(() => undefined);
   }
 }

@@ -1,5 +1,6 @@
-import type { FileHandle } from "node:fs/promises";
+import { fstatSync } from "node:fs";
 import { SessfmtError, ioError } from "../format/errors.js";
+import { preadAt } from "../format/small-io.js";
 import { LineSplitter, type LineHandler } from "../format/scan.js";
 
 export interface HandleScanOptions {
@@ -13,8 +14,8 @@ export interface HandleScanOptions {
 }
 
 /** Split an already opened file into lines (format/scan's splitter over a FileHandle). */
-export async function scanHandle(fh: FileHandle, file: string, onLine: LineHandler, opts: HandleScanOptions = {}): Promise<number> {
-  const size = opts.end ?? (await fh.stat()).size;
+export async function scanHandle(fh: { fd: number }, file: string, onLine: LineHandler, opts: HandleScanOptions = {}): Promise<number> {
+  const size = opts.end ?? fstatSync(fh.fd).size;
   const buf = Buffer.allocUnsafe(Math.max(1, Math.min(opts.chunkSize ?? 4 << 20, Math.max(size, 1))));
   const splitter = new LineSplitter(onLine, opts.maxLineBytes);
   let pos = 0;
@@ -22,7 +23,7 @@ export async function scanHandle(fh: FileHandle, file: string, onLine: LineHandl
     if (opts.signal?.aborted) throw new SessfmtError("E_ABORTED", "aborted", { file, cause: opts.signal.reason });
     let n: number;
     try {
-      ({ bytesRead: n } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos));
+      n = await preadAt(fh.fd, buf, 0, Math.min(buf.length, size - pos), pos);
     } catch (err) {
       throw ioError(err, file, `read failed at byte ${pos}`);
     }

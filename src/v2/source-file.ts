@@ -1,6 +1,16 @@
 import { createHash, type Hash } from "node:crypto";
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
 import { SessfmtError, ioError } from "../format/errors.js";
+import { preadAt } from "../format/small-io.js";
+
+/** Open for reading, synchronously (one system call, not a thread-pool round trip). */
+function openForReading(file: string, action: string): number {
+  try {
+    return openSync(file, "r");
+  } catch (err) {
+    throw ioError(err, file, action);
+  }
+}
 
 /**
  * Byte-level helpers over the JSONL source: its header line and hashes of byte ranges,
@@ -22,12 +32,7 @@ function isBlank(b: Buffer): boolean {
 
 /** The first non-blank line of a file (the session header), read in small chunks. */
 export async function readHeaderLine(file: string, limit = 64 << 20): Promise<HeaderLine> {
-  let fh;
-  try {
-    fh = await open(file, "r");
-  } catch (err) {
-    throw ioError(err, file, "cannot open session");
-  }
+  const fd = openForReading(file, "cannot open session");
   try {
     let carry = Buffer.alloc(0);
     let pos = 0;
@@ -35,7 +40,7 @@ export async function readHeaderLine(file: string, limit = 64 << 20): Promise<He
     let lineNo = 1;
     const chunk = Buffer.allocUnsafe(64 * 1024);
     for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+      const bytesRead = await preadAt(fd, chunk, 0, chunk.length, pos);
       const eof = bytesRead === 0;
       carry = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
       pos += bytesRead;
@@ -58,7 +63,7 @@ export async function readHeaderLine(file: string, limit = 64 << 20): Promise<He
       if (carry.length > limit) throw new SessfmtError("E_HEADER_INVALID", `header line longer than ${limit} bytes`, { file, line: lineNo, offset: lineStart });
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -111,19 +116,14 @@ export class PrefixHasher {
 
 /** Add bytes [start, end) of a file to `h`. */
 async function hashRange(h: Hash, file: string, start: number, end: number, signal?: AbortSignal): Promise<void> {
-  let fh: FileHandle;
-  try {
-    fh = await open(file, "r");
-  } catch (err) {
-    throw ioError(err, file, "cannot open");
-  }
+  const fd = openForReading(file, "cannot open");
   // Two buffers: the next 4 MiB is read (in the thread pool) while this one is hashed.
   const size = Math.max(1, Math.min(4 << 20, end - start));
   const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   const readAt = (pos: number, k: number) => {
     const buf = bufs[k % 2] as Buffer;
-    return fh.read(buf, 0, Math.min(buf.length, end - pos), pos).then(
-      (r) => ({ buf, n: r.bytesRead }),
+    return preadAt(fd, buf, 0, Math.min(buf.length, end - pos), pos).then(
+      (n) => ({ buf, n }),
       (error: unknown) => ({ buf, n: -1, error }),
     );
   };
@@ -142,28 +142,23 @@ async function hashRange(h: Hash, file: string, start: number, end: number, sign
     }
   } finally {
     if (next) await next;
-    await fh.close();
+    closeSync(fd);
   }
 }
 
 /** Bytes [start, start + length) of a file (fewer at the end of the file). */
 export async function readRange(file: string, start: number, length: number): Promise<Buffer> {
-  let fh;
-  try {
-    fh = await open(file, "r");
-  } catch (err) {
-    throw ioError(err, file, "cannot open");
-  }
+  const fd = openForReading(file, "cannot open");
   try {
     const buf = Buffer.alloc(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await fh.read(buf, done, length - done, start + done);
+      const bytesRead = await preadAt(fd, buf, done, length - done, start + done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }
     return buf.subarray(0, done);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
