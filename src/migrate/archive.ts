@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { statSync } from "node:fs";
 import { resolve, sep } from "node:path";
 import type { SessfmtError } from "../format/errors.js";
 import { findSessionFiles } from "../format/walk.js";
@@ -53,27 +53,20 @@ export async function discoverSessionFiles(paths: readonly string[], opts: Disco
       if (!insideSidecar(file, roots)) opts.onSkip?.(file, reason);
     },
   });
-  // Sizes are looked up while the walk goes on (a few at a time), not one awaited stat
-  // per file between the walk's own steps.
-  const sizes: Promise<void>[] = [];
   for await (const file of files) {
     if (insideSidecar(file, roots)) continue;
-    const found: DiscoveredFile = { file, bytes: 0 };
+    const found: DiscoveredFile = { file, bytes: sizeOf(file) };
     out.push(found);
     opts.onFound?.(found);
-    sizes.push(sizeOf(found));
-    if (sizes.length >= STATS_IN_FLIGHT) await Promise.all(sizes.splice(0));
   }
-  await Promise.all(sizes);
   return out;
 }
 
-const STATS_IN_FLIGHT = 32;
-
-async function sizeOf(found: DiscoveredFile): Promise<void> {
+/** The file's size (a synchronous stat, as the walk's own calls: see format/walk.ts); 0 when it cannot be read. */
+function sizeOf(file: string): number {
   try {
-    found.bytes = (await stat(found.file)).size;
+    return statSync(file).size;
   } catch {
-    // reported by the operation that opens it
+    return 0; // reported by the operation that opens it
   }
 }
