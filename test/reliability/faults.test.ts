@@ -508,7 +508,8 @@ describe("a directory walk reports an unreadable directory with a code", () => {
     }
     const errors: SessfmtError[] = [];
     const found: string[] = [];
-    const fault: Fault = { op: "readdir", path: /\/a$/, errno: "EACCES" };
+    // The walk lists directories synchronously (format/walk.ts).
+    const fault: Fault = { op: "readdirSync", path: /\/a$/, errno: "EACCES" };
     await withFaults([fault], async () => {
       for await (const f of findSessionFiles([dir], { onError: (e) => errors.push(e) })) found.push(f);
     });
@@ -516,7 +517,7 @@ describe("a directory walk reports an unreadable directory with a code", () => {
     expect(errors.map((e) => e.code)).toEqual(["E_IO"]);
     expect(found).toEqual([join(dir, "b", "x.jsonl"), file]);
     await failsWith(
-      [{ op: "readdir", path: /\/a$/, errno: "EACCES" }],
+      [{ op: "readdirSync", path: /\/a$/, errno: "EACCES" }],
       async () => {
         for await (const _ of findSessionFiles([dir])) void _;
       },

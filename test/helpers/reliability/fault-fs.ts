@@ -30,7 +30,8 @@ export type FaultOp =
   | "fh.chmod"
   | "openSync"
   | "readSync"
-  | "statSync";
+  | "statSync"
+  | "readdirSync";
 
 export interface Fault {
   op: FaultOp;
@@ -201,6 +202,7 @@ export function mockFs<M extends Record<string, unknown>>(orig: M): M {
     }) as AnyFn,
     readSync: ((fd: unknown, ...rest: unknown[]) => guardSync("readSync", [fdPaths.get(fd as number) ?? `fd:${String(fd)}`], () => o.readSync!(fd, ...rest))) as AnyFn,
     statSync: ((p: unknown, ...rest: unknown[]) => guardSync("statSync", [pathOf(p)], () => o.statSync!(p, ...rest))) as AnyFn,
+    readdirSync: ((p: unknown, ...rest: unknown[]) => guardSync("readdirSync", [pathOf(p)], () => o.readdirSync!(p, ...rest))) as AnyFn,
     writeSync: ((fd: unknown, buf: unknown, offset?: unknown, length?: unknown, ...rest: unknown[]) => {
       const path = handlePaths.get(fd as number);
       const f = path === undefined ? undefined : match("fh.write", [path]);
