@@ -149,6 +149,9 @@ export async function probeSessionHeader(file: string): Promise<true | string> {
   return probeSessionHeaderSync(file);
 }
 
+/** One buffer for every probe of a walk's thread: each is used up before the next read. */
+let probeBuffer: Buffer | undefined;
+
 /** probeSessionHeader with synchronous calls (an open, an fstat, a read of at most 64 KiB). */
 function probeSessionHeaderSync(file: string): true | string {
   let buf: Buffer;
@@ -157,7 +160,8 @@ function probeSessionHeaderSync(file: string): true | string {
     const fd = openSync(file, "r");
     try {
       size = fstatSync(fd).size;
-      buf = Buffer.alloc(Math.min(HEADER_PROBE_BYTES, size));
+      probeBuffer ??= Buffer.allocUnsafe(HEADER_PROBE_BYTES);
+      buf = probeBuffer.subarray(0, Math.min(HEADER_PROBE_BYTES, size));
       let done = 0;
       while (done < buf.length) {
         const bytesRead = readSync(fd, buf, done, buf.length - done, done);

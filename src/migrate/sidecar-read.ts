@@ -35,7 +35,9 @@ export async function* indexLineBatches(root: string, signal?: AbortSignal): Asy
     throw ioError(err, path, "cannot open the index");
   }
   try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
+    // No larger than the index: a fixed 1 MiB per small store was most of an archive run's
+    // Buffer memory, and the collector runs full collections for Buffer memory too.
+    const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(1 << 20, fstatSync(fd).size + 1)));
     let carry: Buffer = Buffer.alloc(0);
     let pos = 0;
     let lineStart = 0;
