@@ -12,7 +12,9 @@ export interface KeptHashes {
 }
 
 export class HashList implements KeptHashes {
-  private bytes = Buffer.allocUnsafe(32 * 4096);
+  // Grown by doubling from 64 hashes: a fixed 128 KiB per pass was most of an archive
+  // run's Buffer memory (one pass per small file), and Buffer memory drives full collections.
+  private bytes = Buffer.allocUnsafe(32 * 64);
   length = 0;
 
   /** Keep `hex`, which must be 64 lowercase hex digits (`at` gives it back as such). */

@@ -30,7 +30,10 @@ function isBlank(b: Buffer): boolean {
   return true;
 }
 
-/** The first non-blank line of a file (the session header), read in small chunks. */
+/**
+ * The first non-blank line of a file (the session header), read in chunks that start at
+ * 1 KiB (a header is a few hundred bytes) and double up to 1 MiB.
+ */
 export async function readHeaderLine(file: string, limit = 64 << 20): Promise<HeaderLine> {
   const fd = openForReading(file, "cannot open session");
   try {
@@ -38,12 +41,14 @@ export async function readHeaderLine(file: string, limit = 64 << 20): Promise<He
     let pos = 0;
     let lineStart = 0;
     let lineNo = 1;
-    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let size = 1024;
     for (;;) {
-      const bytesRead = await preadAt(fd, chunk, 0, chunk.length, pos);
+      const chunk = Buffer.allocUnsafe(size);
+      const bytesRead = await preadAt(fd, chunk, 0, size, pos);
       const eof = bytesRead === 0;
-      carry = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      carry = carry.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
       pos += bytesRead;
+      size = Math.min(2 * size, 1 << 20);
       for (;;) {
         const nl = carry.indexOf(0x0a);
         if (nl < 0) break;

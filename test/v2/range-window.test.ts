@@ -12,7 +12,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { RANGE_HEADROOM_BYTES, RangeWindowReader } from "../../src/v2/range-window.js";
-import { PrefixHasher, sha256OfRange } from "../../src/v2/source-file.js";
+import { PrefixHasher, readHeaderLine, sha256OfRange } from "../../src/v2/source-file.js";
 import { Scratch } from "./helpers.js";
 
 const scratch = new Scratch();
@@ -163,5 +163,33 @@ describe("sha256OfRange", () => {
     const ac = new AbortController();
     ac.abort();
     await expect(sha256OfRange(file, 0, data.length, ac.signal)).rejects.toMatchObject({ code: "E_ABORTED" });
+  });
+});
+
+const scratchForHeaders = new Scratch();
+afterAll(() => scratchForHeaders.remove());
+
+describe("readHeaderLine", () => {
+  it("finds the first non-blank line, however long and however the chunks fall", async () => {
+    const dir = scratchForHeaders.sub();
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom("", " ", "\t", "\r"), { maxLength: 4 }),
+        fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.constantFrom(1023, 1024, 1025, 3071, 3072, 7168, 200_000)),
+        fc.boolean(),
+        async (blanks, length, crlf) => {
+          const header = `{"type":"session","pad":"${"x".repeat(Math.max(0, length - 26))}"}`;
+          const lead = blanks.map((b) => `${b}\n`).join("");
+          const file = join(dir, `h${n++}.jsonl`);
+          writeFileSync(file, `${lead}${header}${crlf ? "\r\n" : "\n"}{"type":"message"}\n`);
+          const got = await readHeaderLine(file);
+          expect(got.bytes.toString()).toBe(header);
+          expect(got.offset).toBe(Buffer.byteLength(lead));
+          expect(got.line).toBe(blanks.length + 1);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
