@@ -22,6 +22,17 @@ export interface FileIdentity {
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
+/**
+ * A window buffer left by a closed reader that reused its windows, for the next such
+ * reader in this thread. A pass over an archive opens three such readers per file (its
+ * lines, its segments twice), each with a window the size of the file: ~850 MB of fresh
+ * Buffers for 2,000 small files, every page of them faulted in anew, and Buffer memory
+ * that makes the collector run full collections. Readers that reuse windows promise that
+ * a view is not used after the next read or close(), so a closed one's buffer is free.
+ */
+let recycled: Buffer | undefined;
+const RECYCLE_MAX_BYTES = RANGE_WINDOW_BYTES + RANGE_HEADROOM_BYTES;
+
 /** A window being read ahead: `want` bytes at `start`, read into `buf` after the headroom. */
 interface Ahead {
   start: number;
@@ -107,10 +118,11 @@ export class RangeWindowReader {
   }
 
   /**
-   * From now on, a returned view is valid only until the next read: the buffer of a
-   * window left behind is read into again, instead of a new 4 MiB buffer for every
-   * window (for a pass that uses each range before it reads the next, such as one that
-   * copies or compares it; it spares the garbage collector the buffers' turnover).
+   * From now on, a returned view is valid only until the next read or close(): the buffer
+   * of a window left behind is read into again, instead of a new 4 MiB buffer for every
+   * window, and at close() it is kept for the next such reader (for a pass that uses
+   * each range before it reads the next, such as one that copies or compares it; it
+   * spares the garbage collector the buffers' turnover).
    */
   reuseWindows(): this {
     this.reuse = true;
@@ -223,6 +235,11 @@ export class RangeWindowReader {
       this.spare = undefined;
       return b;
     }
+    const r = recycled;
+    if (this.reuse && r && r.length >= n) {
+      recycled = undefined;
+      return r;
+    }
     return Buffer.allocUnsafe(n);
   }
 
@@ -249,6 +266,11 @@ export class RangeWindowReader {
 
   async close(): Promise<void> {
     await this.settleAhead();
+    if (this.reuse) {
+      for (const b of [this.winBuf, this.spare]) {
+        if (b && b.length > (recycled?.length ?? 0) && b.length <= RECYCLE_MAX_BYTES) recycled = b;
+      }
+    }
     this.win = Buffer.alloc(0);
     this.winBuf = this.win;
     this.spare = undefined;

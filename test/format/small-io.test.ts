@@ -75,3 +75,25 @@ describe("RangeWindowReader over small and large windows", () => {
     }
   });
 });
+
+describe("RangeWindowReader recycling", () => {
+  it("a reader that reuses its windows leaves its buffer to the next such reader; other readers' views stay valid", async () => {
+    const files = [0, 1, 2].map((k) => {
+      const f = join(dir, `r${k}.bin`);
+      writeFileSync(f, Buffer.alloc(200_000 + k * 1000, 0x41 + k));
+      return f;
+    });
+    const plain = await RangeWindowReader.open(files[0] as string);
+    const kept = await plain.read(0, 1000);
+    await plain.close();
+    for (const f of files.slice(1)) {
+      const r = (await RangeWindowReader.open(f)).reuseWindows();
+      const view = await r.read(100, 50_000);
+      expect(view.every((b) => b === view[0])).toBe(true);
+      expect(view[0]).toBe(0x41 + files.indexOf(f));
+      await r.close();
+    }
+    // The plain reader's view was never handed to a reusing reader.
+    expect(kept.every((b) => b === 0x41)).toBe(true);
+  });
+});
