@@ -18,18 +18,22 @@ export interface PackedRows {
 const FIELDS = 6;
 const CRC_CHARS = 8;
 
+/** A row's numbers at nums[k .. k + FIELDS). */
+function putRow(nums: Float64Array, k: number, r: OffsetIndexRow): void {
+  nums[k] = r.entrySeq;
+  nums[k + 1] = r.segmentSeq;
+  nums[k + 2] = r.frameSeq;
+  nums[k + 3] = r.byteOffset;
+  nums[k + 4] = r.byteLength;
+  nums[k + 5] = r.entryId.length;
+}
+
 export function packRows(rows: readonly OffsetIndexRow[]): PackedRows {
   const nums = new Float64Array(rows.length * FIELDS);
   const text: string[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as OffsetIndexRow;
-    const k = i * FIELDS;
-    nums[k] = r.entrySeq;
-    nums[k + 1] = r.segmentSeq;
-    nums[k + 2] = r.frameSeq;
-    nums[k + 3] = r.byteOffset;
-    nums[k + 4] = r.byteLength;
-    nums[k + 5] = r.entryId.length;
+    putRow(nums, i * FIELDS, r);
     text.push(r.entryId, r.crc32c);
   }
   return { nums, text: text.join("") };
@@ -88,13 +92,7 @@ export class RowPacker {
       grown.set(this.nums);
       this.nums = grown;
     }
-    const nums = this.nums;
-    nums[k] = r.entrySeq;
-    nums[k + 1] = r.segmentSeq;
-    nums[k + 2] = r.frameSeq;
-    nums[k + 3] = r.byteOffset;
-    nums[k + 4] = r.byteLength;
-    nums[k + 5] = r.entryId.length;
+    putRow(this.nums, k, r);
     this.count++;
     this.pieces.push(r.entryId, r.crc32c);
     // Joined every few thousand rows, so the pieces die young.

@@ -14,23 +14,9 @@ import { F_ID, F_LABEL, F_MESSAGE, F_MESSAGE_ROLE, F_NAME, F_PARENT_ID, F_TARGET
 import { fieldsOfFrame } from "../../src/v2/frame-check.js";
 import { decodeFrameFields, decodeFrameHead, encodeFrame, type Decoded, type FieldsFrame } from "../../src/v2/frame.js";
 import { byteMutations, mutate } from "../helpers/byte-mutations.js";
+import { frameFields } from "../helpers/frame-arbitraries.js";
 
-const idChars = fc.constantFrom(..."abcXYZ019_-:. é\"\\\u0001,".split(""));
-const str = fc.array(idChars, { minLength: 0, maxLength: 12 }).map((a) => a.join(""));
-const seq = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(1, 9, 10, 2 ** 31, Number.MAX_SAFE_INTEGER, 999999999999999, 1000000000000000));
-const hex64 = fc.array(fc.constantFrom(..."0123456789abcdef".split("")), { minLength: 64, maxLength: 64 }).map((a) => a.join(""));
-
-const frame = fc.record({
-  segmentSeq: seq,
-  frameSeq: seq,
-  entrySeq: seq,
-  entryId: str,
-  parentEntryId: fc.option(str, { nil: null }),
-  entryType: str,
-  timestamp: str,
-  payloadSha256: hex64,
-  payload: fc.constantFrom("{}", '{"a":1}', '{"payload":"x"}', '{"k":",\\"payload\\":"}', "[1]", '{"type":"message","id":"a1","parentId":null,"timestamp":"t","message":{"role":"user","content":"hi é"}}', '{"type":"label","id":"b","parentId":"a1","timestamp":"t","targetId":"a1","label":"x"}', ' {"type":"session_info","id":"c","timestamp":"t","name":"n"} '),
-});
+const frame = frameFields(["{}", '{"a":1}', '{"payload":"x"}', '{"k":",\\"payload\\":"}', "[1]", '{"type":"message","id":"a1","parentId":null,"timestamp":"t","message":{"role":"user","content":"hi é"}}', '{"type":"label","id":"b","parentId":"a1","timestamp":"t","targetId":"a1","label":"x"}', ' {"type":"session_info","id":"c","timestamp":"t","name":"n"} ']);
 
 function bytesOf(f: { payload: string } & Parameters<typeof encodeFrame>[0]): Buffer {
   return encodeFrame(f, Buffer.from(f.payload, "utf8"));

@@ -6,28 +6,14 @@
  */
 import fc from "fast-check";
 import { byteMutations, mutate } from "../helpers/byte-mutations.js";
+import { frameFields } from "../helpers/frame-arbitraries.js";
 import { describe, expect, it } from "vitest";
 import { fastFrameHead } from "../../src/v2/frame-head-fast.js";
 import { encodeFrame, parseFrameHead } from "../../src/v2/frame.js";
 
 const MARK = Buffer.from(',"payload":', "latin1");
 
-const idChars = fc.constantFrom(..."abcXYZ019_-:. é\"\\\u0001".split(""));
-const str = fc.array(idChars, { minLength: 0, maxLength: 12 }).map((a) => a.join(""));
-const seq = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(1, 9, 10, 2 ** 31, Number.MAX_SAFE_INTEGER, 999999999999999, 1000000000000000));
-const hex64 = fc.array(fc.constantFrom(..."0123456789abcdef".split("")), { minLength: 64, maxLength: 64 }).map((a) => a.join(""));
-
-const frame = fc.record({
-  segmentSeq: seq,
-  frameSeq: seq,
-  entrySeq: seq,
-  entryId: str,
-  parentEntryId: fc.option(str, { nil: null }),
-  entryType: str,
-  timestamp: str,
-  payloadSha256: hex64,
-  payload: fc.constantFrom("{}", '{"a":1}', "[1]"),
-});
+const frame = frameFields(["{}", '{"a":1}', "[1]"]);
 
 function bytesOf(f: { payload: string } & Parameters<typeof encodeFrame>[0]): Buffer {
   return encodeFrame(f, Buffer.from(f.payload, "utf8"));
