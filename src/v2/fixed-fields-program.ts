@@ -180,59 +180,43 @@ const STR: FunctionDef = {
   ],
 };
 
-// crc(p, end) -> p + 10 ("XXXXXXXX", 8 uppercase hex digits), or -1
-const CRC: FunctionDef = {
-  name: "crc",
-  params: [I32, I32],
-  results: [I32],
-  locals: [[2, I32]],
-  body: [
-    [failed(get(0)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    [gtU(add(get(0), i32(10)), get(1)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    [ne(load8(get(0)), i32(0x22)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    [ne(load8(get(0), 9), i32(0x22)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    set(2, i32(1)),
-    block(
-      "done",
-      loop(
-        "hex",
-        brIf("done", gtU(get(2), i32(8))),
-        set(3, load8(add(get(0), get(2)))),
-        [and(notDigit(get(3)), geU(sub(get(3), i32(0x41)), i32(6))), [0x04, 0x40], ret(i32(-1)), 0x0b],
-        set(2, add(get(2), i32(1))),
-        br("hex"),
+/**
+ * name(p, end) -> p + digits + 2: a JSON string at p of exactly `digits` hex digits whose
+ * letters are a-f from `letterA` on (0x41 "A" for a CRC, 0x61 "a" for a SHA-256), or -1.
+ */
+function quotedHex(name: string, digits: number, letterA: number): FunctionDef {
+  return {
+    name,
+    params: [I32, I32],
+    results: [I32],
+    locals: [[2, I32]],
+    body: [
+      [failed(get(0)), [0x04, 0x40], ret(i32(-1)), 0x0b],
+      [gtU(add(get(0), i32(digits + 2)), get(1)), [0x04, 0x40], ret(i32(-1)), 0x0b],
+      [ne(load8(get(0)), i32(0x22)), [0x04, 0x40], ret(i32(-1)), 0x0b],
+      [ne(load8(get(0), digits + 1), i32(0x22)), [0x04, 0x40], ret(i32(-1)), 0x0b],
+      set(2, i32(1)),
+      block(
+        "done",
+        loop(
+          "hex",
+          brIf("done", gtU(get(2), i32(digits))),
+          set(3, load8(add(get(0), get(2)))),
+          [and(notDigit(get(3)), geU(sub(get(3), i32(letterA)), i32(6))), [0x04, 0x40], ret(i32(-1)), 0x0b],
+          set(2, add(get(2), i32(1))),
+          br("hex"),
+        ),
       ),
-    ),
-    add(get(0), i32(10)),
-  ],
-};
+      add(get(0), i32(digits + 2)),
+    ],
+  };
+}
 
-// sha(p, end) -> p + 66 ("…", 64 lowercase hex digits), or -1
-const SHA: FunctionDef = {
-  name: "sha",
-  params: [I32, I32],
-  results: [I32],
-  locals: [[2, I32]],
-  body: [
-    [failed(get(0)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    [gtU(add(get(0), i32(66)), get(1)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    [ne(load8(get(0)), i32(0x22)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    [ne(load8(get(0), 65), i32(0x22)), [0x04, 0x40], ret(i32(-1)), 0x0b],
-    set(2, i32(1)),
-    block(
-      "done",
-      loop(
-        "hex",
-        brIf("done", gtU(get(2), i32(64))),
-        set(3, load8(add(get(0), get(2)))),
-        [and(notDigit(get(3)), geU(sub(get(3), i32(0x61)), i32(6))), [0x04, 0x40], ret(i32(-1)), 0x0b],
-        set(2, add(get(2), i32(1))),
-        br("hex"),
-      ),
-    ),
-    add(get(0), i32(66)),
-  ],
-};
+// crc(p, end): "XXXXXXXX", 8 uppercase hex digits
+const CRC = quotedHex("crc", 8, 0x41);
+
+// sha(p, end): 64 lowercase hex digits
+const SHA = quotedHex("sha", 64, 0x61);
 
 const litCall = (k: number, p: Node, end: Node): Node => call(F_LIT, p, end, i32(LITERAL_AT[k] as number), i32((LITERALS[k] as string).length));
 
