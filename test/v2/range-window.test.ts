@@ -166,12 +166,9 @@ describe("sha256OfRange", () => {
   });
 });
 
-const scratchForHeaders = new Scratch();
-afterAll(() => scratchForHeaders.remove());
-
 describe("readHeaderLine", () => {
   it("finds the first non-blank line, however long and however the chunks fall", async () => {
-    const dir = scratchForHeaders.sub();
+    const dir = scratch.sub();
     let n = 0;
     await fc.assert(
       fc.asyncProperty(
