@@ -1,5 +1,4 @@
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
 import { SessfmtError, ioError } from "../format/errors.js";
 import { preadAt } from "../format/small-io.js";
 
@@ -61,6 +60,7 @@ export class RangeWindowReader {
   /** With reuseWindows: a buffer no window uses any more, to read the next window into. */
   private spare: Buffer | undefined;
   private reuse = false;
+  private closed = false;
   private ahead: Ahead | undefined;
   /** Told of every run of bytes as it is read from the file (see observe). */
   private onBytes: ((start: number, bytes: Buffer) => void) | undefined;
@@ -68,7 +68,6 @@ export class RangeWindowReader {
   private constructor(
     readonly file: string,
     private readonly fd: number,
-    private readonly closeFd: () => Promise<void>,
     /** Size at open: bounds the windows (small files get small buffers; no read-ahead past it). */
     readonly size: number,
     private readonly window: number,
@@ -98,14 +97,9 @@ export class RangeWindowReader {
     }
   }
 
-  /** A reader over a handle the caller has opened (and whose size it has read); close() closes it. */
-  static over(file: string, fh: FileHandle, size: number, window: number = RANGE_WINDOW_BYTES): RangeWindowReader {
-    return new RangeWindowReader(file, fh.fd, () => fh.close(), size, window);
-  }
-
   /** A reader over a descriptor the caller has opened (and whose size it has read); close() closes it. */
   static overFd(file: string, fd: number, size: number, window: number = RANGE_WINDOW_BYTES): RangeWindowReader {
-    return new RangeWindowReader(file, fd, async () => closeSync(fd), size, window);
+    return new RangeWindowReader(file, fd, size, window);
   }
 
   /**
@@ -274,6 +268,10 @@ export class RangeWindowReader {
     this.win = Buffer.alloc(0);
     this.winBuf = this.win;
     this.spare = undefined;
-    await this.closeFd().catch(() => undefined);
+    // Once: a descriptor number closed twice may by then name another file.
+    if (!this.closed) {
+      this.closed = true;
+      closeSync(this.fd);
+    }
   }
 }
