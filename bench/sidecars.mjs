@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 
 const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
-/** What a session copy's sidecar holds; a copy made with an older layout is made again. */
-const SIDECAR_LAYOUT = "entry-table-2";
+/** What a copy's sidecars hold; a copy made with an older layout is made again. */
+const SIDECAR_LAYOUT = "entry-table-3";
 
 function stampOf(src, withSidecar, layout) {
   const st = statSync(src);
@@ -51,7 +51,7 @@ export async function ensureSessionCopy(src, dest, withSidecar, log = () => {}) 
 /** A copy of the archive `srcRoot` at `destRoot`, every file migrated (CLI, --jobs 2). */
 export function ensureArchiveCopy(srcRoot, destRoot, log = () => {}) {
   const stampFile = `${destRoot}.bench-stamp.json`;
-  const want = stampOf(join(srcRoot, "archive.meta.json"), true);
+  const want = stampOf(join(srcRoot, "archive.meta.json"), true, SIDECAR_LAYOUT);
   if (readStamp(stampFile) === want && existsSync(destRoot)) return JSON.parse(want);
   rmSync(destRoot, { recursive: true, force: true });
   rmSync(stampFile, { force: true });

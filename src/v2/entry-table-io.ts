@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { SessfmtError, ioError } from "../format/errors.js";
 import { CHEAP_CHECKS, checkIndexedFrame, recordFromFrame, type SidecarRecord } from "./frame-check.js";
-import { EntryTable, EntryTableError, encodeEntryTable, headBytesFor, restInMemory, roleCodeOf, typeCodeOf, type EntryTableInput, type RestSource } from "./entry-table.js";
+import { directoryBytesFor, EntryTable, EntryTableError, encodeEntryTable, headBytesFor, restInMemory, roleCodeOf, typeCodeOf, type EntryTableInput, type RestSource } from "./entry-table.js";
 import { readIndexFile } from "./index-file.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { ENTRY_TABLE_FILE, INDEX_FILE, inRoot } from "./layout.js";
@@ -68,21 +68,40 @@ function restOnDisk(fd: number, path: string, start: number, size: number, opts:
   };
 }
 
-/** Decode a table from an open descriptor (head now; the rest now or later). */
+/** Decode a table from an open descriptor (the header and directory now; the columns and the rest now or later). */
 function decodeTable(fd: number, path: string, size: number, opts: EntryTableReadOptions): EntryTable {
+  const count = (bytes: Buffer, offset: number): void => {
+    if (opts.stats) opts.stats.tableBytes += bytes.length;
+    opts.onRead?.(ENTRY_TABLE_FILE, offset, bytes.length);
+  };
+  if (!opts.keepOpen) {
+    // Read whole: the columns and rows are checked against their CRCs now.
+    const bytes = readFully(fd, path, size, 0);
+    count(bytes, 0);
+    if (bytes.length < 64) throw new EntryTableError(`entry table of ${size} bytes is shorter than its header`);
+    const headSize = headBytesFor(bytes.readUInt32LE(12), bytes.readUInt32LE(36));
+    if (headSize > bytes.length) throw new EntryTableError(`entry table is ${size} bytes, its head alone ${headSize}`);
+    return new EntryTable(bytes.subarray(0, headSize), restInMemory(bytes.subarray(headSize)), ENTRY_TABLE_FILE);
+  }
   const header = readFully(fd, path, Math.min(size, 64), 0);
   if (header.length < 64) throw new EntryTableError(`entry table of ${size} bytes is shorter than its header`);
-  const headSize = headBytesFor(header.readUInt32LE(12), header.readUInt32LE(36));
+  const n = header.readUInt32LE(12);
+  const segs = header.readUInt32LE(36);
+  const headSize = headBytesFor(n, segs);
   if (headSize > size) throw new EntryTableError(`entry table is ${size} bytes, its head alone ${headSize}`);
-  const whole = !opts.keepOpen;
-  // A head read alone goes straight into the memory the path walk runs in (path-walk.ts).
-  const space = whole ? undefined : WalkSpace.create(headSize, header.readUInt32LE(12));
-  const bytes = readFully(fd, path, whole ? size : headSize, 0, space?.head);
-  if (opts.stats) opts.stats.tableBytes += bytes.length;
-  opts.onRead?.(ENTRY_TABLE_FILE, 0, bytes.length);
-  const head = whole ? bytes.subarray(0, headSize) : bytes;
-  const rest = whole ? restInMemory(bytes.subarray(headSize)) : restOnDisk(fd, path, headSize, size - headSize, opts);
-  return new EntryTable(head, rest, ENTRY_TABLE_FILE, space);
+  const dirSize = directoryBytesFor(n, segs);
+  const dir = Buffer.allocUnsafe(dirSize);
+  header.copy(dir);
+  readFully(fd, path, dirSize - 64, 64, dir.subarray(64));
+  count(dir, 0);
+  // The parent column is read straight into the memory the path walk runs in (path-walk.ts).
+  const space = WalkSpace.create(n);
+  const columns = (offset: number, into: Uint8Array): number => {
+    const got = readFully(fd, path, into.length, offset, Buffer.from(into.buffer, into.byteOffset, into.length));
+    count(got, offset);
+    return got.length;
+  };
+  return new EntryTable(dir, restOnDisk(fd, path, headSize, size - headSize, opts), ENTRY_TABLE_FILE, { columns, ...(space ? { space } : {}) });
 }
 
 /** `length` bytes at `offset` of a regular file (fewer at its end), without following a symlink. */

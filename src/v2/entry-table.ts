@@ -1,6 +1,7 @@
 import { crc32 } from "node:zlib";
 import { SessfmtError } from "../format/errors.js";
 import { encodeIndexRow, makeIndexRow, type OffsetIndexRow } from "./index-row.js";
+import type { PathFromLeaf } from "./path-from-leaf.js";
 import { walkPath, type WalkSpace } from "./path-walk.js";
 
 /**
@@ -14,19 +15,24 @@ import { walkPath, type WalkSpace } from "./path-walk.js";
  * row), is ignored when that no longer holds, and can always be made again from the
  * Rust-layout files (see `entry-table-io.ts`). The Rust port never reads it.
  *
- * Two parts. The head is what walking a path and choosing a context needs, read whole at
- * open (~6 bytes an entry); the rest holds each entry's location and id, read only for the
- * entries used (or whole, when every row is wanted). Layout (offsets in bytes; n entries):
+ * Two parts. The head is what walking a path and choosing a context needs (~6 bytes an
+ * entry), in blocks of BLOCK_ENTRIES entries that each have their own CRC, so that an open
+ * reads only the blocks its walk from the leaf reaches (the last one or two for the context
+ * of a long session); the rest holds each entry's location and id, read only for the
+ * entries used (or whole, when every row is wanted). Layout (offsets in bytes; n entries,
+ * b = ceil(n / BLOCK_ENTRIES) blocks):
  *
  *   header, 64 bytes
- *     0  magic "SFENTTBL"           8  u32 version (1)        12 u32 n
+ *     0  magic "SFENTTBL"           8  u32 version (2)        12 u32 n
  *     16 f64 offsets.jsonl bytes    24 u32 ids blob bytes     28 u32 parent-ids blob bytes
  *     32 u32 flags (bit 0: every id is unique)                36 u32 segments s
  *     40 f64 bytes of all frames    48 u32 CRC-32 of the rest  52..59 zero
- *     60 u32 CRC-32 (zlib's) of bytes 0..59 and the head after the header
- *   head, after the header: s x (f64 segmentSeq, f64 end of its last frame), segmentSeq
- *     increasing; i32 parentSeq[n]; u8 typeCode[n]; u8 roleCode[n]; zero padding to a
- *     multiple of 8
+ *     60 u32 CRC-32 (zlib's) of bytes 0..59 and the directory after the header
+ *   directory, after the header: s x (f64 segmentSeq, f64 end of its last frame),
+ *     segmentSeq increasing; u32 CRC-32 of each block; zero padding to a multiple of 8
+ *   columns: i32 parentSeq[n]; u8 typeCode[n]; u8 roleCode[n]; zero padding to a multiple
+ *     of 8. Block k is entries k * BLOCK_ENTRIES up to the next block; its CRC-32 runs over
+ *     its parentSeq bytes, then its typeCode bytes, then its roleCode bytes.
  *   rest: n x 32-byte rows (f64 byteOffset, u32 segmentSeq, u32 frameSeq, u32 byteLength,
  *     u32 crc32c, u32 idEnd, u32 parentIdEnd); the ids blob (UTF-8, entry i's id is
  *     ids[idEnd of i - 1 .. idEnd of i]); the parent-ids blob (likewise; empty for a root)
@@ -36,7 +42,7 @@ import { walkPath, type WalkSpace } from "./path-walk.js";
  * parent (the later entry when ids repeat, as the store's id lookup does).
  */
 
-export const ENTRY_TABLE_VERSION = 1;
+export const ENTRY_TABLE_VERSION = 2;
 const MAGIC = Buffer.from("SFENTTBL", "latin1");
 const HEADER_BYTES = 64;
 /** Bytes per segment in the segment list. */
@@ -49,9 +55,30 @@ const RUN_GAP = 8;
 const RUN_MAX_ROWS = 4096;
 const RUN_MAX_ID_BYTES = 1 << 20;
 
+/**
+ * Entries per block of the head's columns. 4096 entries are 24 KB of columns: the context
+ * of a long session is usually within the last block or two, and a table of a 1 GB session
+ * (~270k entries) has 66 block CRCs in its directory.
+ */
+export const BLOCK_ENTRIES = 4096;
+
+function padded(bytes: number): number {
+  return Math.ceil(bytes / 8) * 8;
+}
+
+/** Blocks of the head's columns for n entries. */
+export function blockCountFor(n: number): number {
+  return Math.ceil(n / BLOCK_ENTRIES);
+}
+
+/** Where the directory ends (the columns start) for n entries and s segments. */
+export function directoryBytesFor(n: number, s: number): number {
+  return padded(HEADER_BYTES + SEGMENT_BYTES * s + 4 * blockCountFor(n));
+}
+
 /** Where the head ends (the rest starts) for n entries and s segments. */
 export function headBytesFor(n: number, s: number): number {
-  return Math.ceil((HEADER_BYTES + SEGMENT_BYTES * s + HEAD_COLUMN_BYTES * n) / 8) * 8;
+  return directoryBytesFor(n, s) + padded(HEAD_COLUMN_BYTES * n);
 }
 
 /** Entry types the table knows by code (0: any other type). */
@@ -130,9 +157,14 @@ const CRC_AT = 60;
 const REST_CRC_AT = 48;
 const FLAG_UNIQUE_IDS = 1;
 
-/** CRC-32 (zlib's, native) of the header before the CRC field and the head after the header. */
-function headChecksum(head: Buffer): number {
-  return crc32(head.subarray(HEADER_BYTES), crc32(head.subarray(0, CRC_AT))) >>> 0;
+/** CRC-32 (zlib's, native) of the header before the CRC field and the directory after the header. */
+function directoryChecksum(dir: Buffer): number {
+  return crc32(dir.subarray(HEADER_BYTES), crc32(dir.subarray(0, CRC_AT))) >>> 0;
+}
+
+/** CRC-32 of block entries lo..hi of the columns: its parentSeq, typeCode and roleCode bytes. */
+function blockChecksum(parent: Uint8Array, types: Uint8Array, roles: Uint8Array): number {
+  return crc32(roles, crc32(types, crc32(parent))) >>> 0;
 }
 
 /** Where each segment's frames end, and all frame bytes, from the rows. */
@@ -172,7 +204,7 @@ export function encodeEntryTable(rows: readonly OffsetIndexRow[], entries: reado
     out.writeDoubleLE(seq, HEADER_BYTES + SEGMENT_BYTES * k);
     out.writeDoubleLE(end, HEADER_BYTES + SEGMENT_BYTES * k + 8);
   });
-  const cols = HEADER_BYTES + SEGMENT_BYTES * segs.ends.length;
+  const cols = directoryBytesFor(n, segs.ends.length);
   const resolved = resolveParents(entries);
   rows.forEach((r, i) => {
     const e = entries[i] as EntryTableInput;
@@ -199,8 +231,15 @@ export function encodeEntryTable(rows: readonly OffsetIndexRow[], entries: reado
   out.writeUInt32LE(resolved.uniqueIds ? FLAG_UNIQUE_IDS : 0, 32);
   out.writeUInt32LE(segs.ends.length, 36);
   out.writeDoubleLE(segs.total, 40);
+  const crcsAt = HEADER_BYTES + SEGMENT_BYTES * segs.ends.length;
+  for (let k = 0; k < blockCountFor(n); k++) {
+    const lo = k * BLOCK_ENTRIES;
+    const hi = Math.min(n, lo + BLOCK_ENTRIES);
+    const crc = blockChecksum(out.subarray(cols + 4 * lo, cols + 4 * hi), out.subarray(cols + 4 * n + lo, cols + 4 * n + hi), out.subarray(cols + 5 * n + lo, cols + 5 * n + hi));
+    out.writeUInt32LE(crc, crcsAt + 4 * k);
+  }
   out.writeUInt32LE(crc32(out.subarray(head)) >>> 0, REST_CRC_AT);
-  out.writeUInt32LE(headChecksum(out.subarray(0, head)), CRC_AT);
+  out.writeUInt32LE(directoryChecksum(out.subarray(0, cols)), CRC_AT);
   return out;
 }
 
@@ -232,6 +271,12 @@ interface Row {
   id: Buffer;
 }
 
+/**
+ * Reads `into.length` bytes at byte `offset` of the table file into `into`; returns the
+ * bytes read (fewer only at the end of the file).
+ */
+export type ColumnReader = (offset: number, into: Uint8Array) => number;
+
 /** A decoded entry table. Index i is entrySeq i + 1. */
 export class EntryTable {
   readonly count: number;
@@ -239,9 +284,21 @@ export class EntryTable {
   readonly offsetsBytes: number;
   /** No two entries share an id (so the first match found is the only one). */
   readonly uniqueIds: boolean;
-  readonly parentSeq: Int32Array;
-  readonly typeCode: Uint8Array;
-  readonly roleCode: Uint8Array;
+  private readonly parents: Int32Array;
+  private readonly types: Uint8Array;
+  private readonly roles: Uint8Array;
+  /** Each block's CRC, from the directory. */
+  private readonly blockCrcs: Uint32Array;
+  /** 1 for a block whose columns are present and checked. */
+  private readonly blockLoaded: Uint8Array;
+  private blocksLeft: number;
+  /** Where the columns start in the file. */
+  private readonly columnsAt: number;
+  /** Reads column bytes (a head read alone); undefined when the columns came with the head. */
+  private readonly columns: ColumnReader | undefined;
+  /** The WebAssembly memory the parent column lies in, if it was read there (entry-table-io.ts). */
+  private readonly space: WalkSpace | undefined;
+  private damagedValue = false;
   private readonly frameBytes: number;
   private readonly ends = new Map<number, number>();
   private readonly idsBytes: number;
@@ -256,19 +313,15 @@ export class EntryTable {
   private readonly file: string;
 
   /**
-   * Decode the head (header, sizes, head CRC, segment list; nothing per entry, so this
-   * costs the same for any size). The rest is read as it is used: rows one by one for the
-   * entries a reader touches, checked where they are used (and against their frames by
-   * the readers of those), or whole, checked by its CRC, by every* method. EntryTableError
-   * says what is wrong with the head.
+   * Decode the head: the header, sizes, directory CRC and segment list (nothing per entry,
+   * so this costs the same for any size), and the columns when `head` holds them (every
+   * block checked now). Given only the directory and `opts.columns`, a block of the columns
+   * is read and checked when an entry in it is first used. The rest is read as it is used:
+   * rows one by one for the entries a reader touches, checked where they are used (and
+   * against their frames by the readers of those), or whole, checked by its CRC, by every*
+   * method. EntryTableError says what is wrong with the head.
    */
-  constructor(
-    head: Buffer,
-    rest: RestSource,
-    file = ENTRY_TABLE_NAME,
-    /** The WebAssembly memory `head` lies in, if it was read there (entry-table-io.ts). */
-    private readonly space?: WalkSpace,
-  ) {
+  constructor(head: Buffer, rest: RestSource, file = ENTRY_TABLE_NAME, opts: { columns?: ColumnReader; space?: WalkSpace } = {}) {
     this.file = file;
     if (head.length < HEADER_BYTES || !head.subarray(0, 8).equals(MAGIC)) throw invalid("not an entry table (bad magic)");
     const version = head.readUInt32LE(8);
@@ -281,10 +334,13 @@ export class EntryTable {
     const segCount = head.readUInt32LE(36);
     this.frameBytes = head.readDoubleLE(40);
     this.restCrc = head.readUInt32LE(REST_CRC_AT);
+    const dirSize = directoryBytesFor(n, segCount);
     const headSize = headBytesFor(n, segCount);
-    if (head.length !== headSize) throw invalid(`entry table head is ${head.length} bytes, its header says ${headSize}`);
+    const lazy = opts.columns !== undefined;
+    const want = lazy ? dirSize : headSize;
+    if (head.length !== want) throw invalid(`entry table ${lazy ? "directory" : "head"} is ${head.length} bytes, its header says ${want}`);
     if (rest.size !== ROW_BYTES * n + this.idsBytes + this.parentBytes) throw invalid(`entry table rest is ${rest.size} bytes, its header says ${ROW_BYTES * n + this.idsBytes + this.parentBytes}`);
-    if (headChecksum(head) !== head.readUInt32LE(CRC_AT)) throw invalid("entry table checksum does not match");
+    if (directoryChecksum(head.subarray(0, dirSize)) !== head.readUInt32LE(CRC_AT)) throw invalid("entry table checksum does not match");
     if (!isCount(this.offsetsBytes) || !isCount(this.frameBytes)) throw invalid("entry table header names an impossible size");
     this.uniqueIds = (head.readUInt32LE(32) & FLAG_UNIQUE_IDS) !== 0;
     let prev = 0;
@@ -295,13 +351,159 @@ export class EntryTable {
       this.ends.set(seq, end);
       prev = seq;
     }
-    const cols = HEADER_BYTES + SEGMENT_BYTES * segCount;
-    // parentSeq is used in place when it is 4-byte aligned (a head read into its own buffer is).
-    const at = head.byteOffset + cols;
-    this.parentSeq = at % 4 === 0 ? new Int32Array(head.buffer, at, n) : new Int32Array(head.buffer.slice(at, at + 4 * n));
-    this.typeCode = head.subarray(cols + 4 * n, cols + 5 * n);
-    this.roleCode = head.subarray(cols + 5 * n, cols + 6 * n);
+    const blocks = blockCountFor(n);
+    const crcsAt = HEADER_BYTES + SEGMENT_BYTES * segCount;
+    this.blockCrcs = new Uint32Array(blocks);
+    for (let k = 0; k < blocks; k++) this.blockCrcs[k] = head.readUInt32LE(crcsAt + 4 * k);
+    this.blockLoaded = new Uint8Array(blocks);
+    this.blocksLeft = blocks;
+    this.columnsAt = dirSize;
+    this.columns = opts.columns;
+    this.space = opts.space;
     this.rest = rest;
+    if (lazy) {
+      this.parents = opts.space && opts.space.count === n ? opts.space.parents : new Int32Array(n);
+      this.types = new Uint8Array(n);
+      this.roles = new Uint8Array(n);
+      return;
+    }
+    // The columns came with the head: used in place (parentSeq when it is 4-byte aligned,
+    // as a head read into its own buffer is), every block checked now.
+    const at = head.byteOffset + dirSize;
+    this.parents = at % 4 === 0 ? new Int32Array(head.buffer, at, n) : new Int32Array(head.buffer.slice(at, at + 4 * n));
+    this.types = head.subarray(dirSize + 4 * n, dirSize + 5 * n);
+    this.roles = head.subarray(dirSize + 5 * n, dirSize + 6 * n);
+    for (let k = 0; k < blocks; k++) if (!this.blockSound(k)) throw invalid(`entry table block ${k + 1} does not match its checksum`);
+    this.blockLoaded.fill(1);
+    this.blocksLeft = 0;
+  }
+
+  /** Whether a read of the columns found a block that does not match its CRC (opens then do without the table). */
+  get damaged(): boolean {
+    return this.damagedValue;
+  }
+
+  /** Entries lo..hi (exclusive) of block k. */
+  private blockSpan(k: number): [number, number] {
+    const lo = k * BLOCK_ENTRIES;
+    return [lo, Math.min(this.count, lo + BLOCK_ENTRIES)];
+  }
+
+  /** Whether block k's columns, as they are in memory, match its CRC. */
+  private blockSound(k: number): boolean {
+    const [lo, hi] = this.blockSpan(k);
+    const parent = new Uint8Array(this.parents.buffer, this.parents.byteOffset + 4 * lo, 4 * (hi - lo));
+    return blockChecksum(parent, this.types.subarray(lo, hi), this.roles.subarray(lo, hi)) === this.blockCrcs[k];
+  }
+
+  private blockDamaged(k: number): SessfmtError {
+    this.damagedValue = true;
+    const [lo, hi] = this.blockSpan(k);
+    return new SessfmtError("E_SIDECAR_CORRUPT", `entry table entries ${lo + 1}-${hi} do not match their checksum; rebuild the index to remake it`, { file: this.file });
+  }
+
+  /** Read `length` column bytes at `offset` (from the columns' start) into `into`; false when the file is shorter. */
+  private readColumn(offset: number, into: Uint8Array): boolean {
+    return (this.columns as ColumnReader)(this.columnsAt + offset, into) === into.length;
+  }
+
+  /** Block k's columns present and checked: read now (three reads) if they were not. */
+  private loadBlock(k: number): void {
+    if (this.blockLoaded[k] === 1) return;
+    const [lo, hi] = this.blockSpan(k);
+    const n = this.count;
+    const parent = new Uint8Array(this.parents.buffer, this.parents.byteOffset + 4 * lo, 4 * (hi - lo));
+    const read = this.readColumn(4 * lo, parent) && this.readColumn(4 * n + lo, this.types.subarray(lo, hi)) && this.readColumn(5 * n + lo, this.roles.subarray(lo, hi));
+    if (!read || !this.blockSound(k)) throw this.blockDamaged(k);
+    this.blockLoaded[k] = 1;
+    this.blocksLeft--;
+  }
+
+  /** Every block present and checked: the columns not yet read are read whole (three reads). */
+  private loadColumns(): void {
+    if (this.blocksLeft === 0) return;
+    const n = this.count;
+    const parent = new Uint8Array(this.parents.buffer, this.parents.byteOffset, 4 * n);
+    // Blocks read before are read again with the rest (the file does not change under an
+    // open descriptor: it is only ever replaced) and checked once more.
+    if (!(this.readColumn(0, parent) && this.readColumn(4 * n, this.types) && this.readColumn(5 * n, this.roles))) throw this.blockDamaged(this.blockLoaded.indexOf(0));
+    for (let k = 0; k < this.blockLoaded.length; k++) if (!this.blockSound(k)) throw this.blockDamaged(k);
+    this.blockLoaded.fill(1);
+    this.blocksLeft = 0;
+  }
+
+  /** parentSeq of entry index i (its block read if it was not). */
+  parentOf(i: number): number {
+    const k = Math.floor(i / BLOCK_ENTRIES);
+    if (this.blockLoaded[k] !== 1) this.loadBlock(k);
+    return this.parents[i] as number;
+  }
+
+  /** typeCode of entry index i (its block read if it was not). */
+  typeOf(i: number): number {
+    const k = Math.floor(i / BLOCK_ENTRIES);
+    if (this.blockLoaded[k] !== 1) this.loadBlock(k);
+    return this.types[i] as number;
+  }
+
+  /** roleCode of entry index i (its block read if it was not). */
+  roleOf(i: number): number {
+    const k = Math.floor(i / BLOCK_ENTRIES);
+    if (this.blockLoaded[k] !== 1) this.loadBlock(k);
+    return this.roles[i] as number;
+  }
+
+  /**
+   * Walk from entrySeq `seq` towards the root, appending each entrySeq visited to `out`:
+   * `steps` entries, then up to `more` entries as long as their blocks have been read
+   * already (free steps, so that a caller asking for one more entry at a time does not
+   * call in for each); stops after an entry whose parent is not at a lower entrySeq (the
+   * caller decides what such a step means). Returns the next entrySeq the walk would visit
+   * (outside 1..count at a root or a missing parent). Blocks are read as reached.
+   */
+  walkBack(seq: number, steps: number, more: number, out: number[]): number {
+    const count = this.count;
+    const parents = this.parents;
+    const loaded = this.blockLoaded;
+    for (let left = steps; left > -more && seq >= 1 && seq <= count; left--) {
+      const k = Math.floor((seq - 1) / BLOCK_ENTRIES);
+      if (loaded[k] !== 1) {
+        if (left <= 0) break;
+        this.loadBlock(k);
+      }
+      out.push(seq);
+      const parent = parents[seq - 1] as number;
+      if (parent >= seq) return parent;
+      seq = parent;
+    }
+    return seq;
+  }
+
+  /**
+   * @internal The typeCode and roleCode columns as they are in memory: an entry's values are
+   * there once its block was read (walkBack and parentOf read the block of every entry
+   * they visit), zero before.
+   */
+  columnsInPlace(): { types: Uint8Array; roles: Uint8Array } {
+    return { types: this.types, roles: this.roles };
+  }
+
+  /** Every entry's parentSeq (all blocks read). */
+  get parentSeq(): Int32Array {
+    this.loadColumns();
+    return this.parents;
+  }
+
+  /** Every entry's typeCode (all blocks read). */
+  get typeCode(): Uint8Array {
+    this.loadColumns();
+    return this.types;
+  }
+
+  /** Every entry's roleCode (all blocks read). */
+  get roleCode(): Uint8Array {
+    this.loadColumns();
+    return this.roles;
   }
 
   /** A table from its whole bytes (as encodeEntryTable makes them). */
@@ -421,9 +623,15 @@ export class EntryTable {
     let parentPrev = 0;
     let total = 0;
     const ends = new Map<number, number>();
+    let parents: Int32Array;
+    try {
+      parents = this.parentSeq;
+    } catch (err) {
+      return (err as Error).message;
+    }
     for (let i = 0; i < this.count; i++) {
       const at = ROW_BYTES * i;
-      const p = this.parentSeq[i] as number;
+      const p = parents[i] as number;
       const off = all.readDoubleLE(at);
       const seg = all.readUInt32LE(at + 8);
       const len = all.readUInt32LE(at + 16);
@@ -500,7 +708,7 @@ export class EntryTable {
 
   /** The entry type by code, or undefined for a type the table does not know by code. */
   type(i: number): string | undefined {
-    const c = this.typeCode[i] as number;
+    const c = this.typeOf(i);
     return c === 0 ? undefined : TYPES[c];
   }
 
@@ -533,7 +741,7 @@ export class EntryTable {
     for (let i = 0; i < this.count; i++) {
       const type = this.type(i);
       const e: EntryTableInput = { id: this.id(i), parentId: this.parentId(i), type: type ?? "" };
-      const role = this.roleCode[i] as number;
+      const role = this.roleOf(i);
       if (role !== 0) e.role = ROLES[role];
       out[i] = e;
     }
@@ -564,27 +772,31 @@ export class EntryTable {
   }
 
   /**
-   * The position in `seqs` (a root-first path) of the first entry with this id before
-   * `before`, or -1. With unique ids the only match is searched from `before` backwards,
-   * where a compaction's kept entry usually is (a few entries back), reading rows in
-   * blocks that grow fourfold from 16: a near entry costs a few rows, a far one a few reads.
+   * How many steps back from the leaf lies the first entry of `path` (counting from the
+   * root) with this id, among the entries more than `after` steps back; -1 when there is
+   * none. With unique ids the only match is searched from `after` backwards, where a
+   * compaction's kept entry usually is (a few entries back), reading rows in blocks that
+   * grow fourfold from 16: a near entry costs a few rows (and the walk a few steps), a far
+   * one a few reads.
    */
-  findOnPath(seqs: Int32Array, before: number, id: string): number {
+  findBack(path: PathFromLeaf, after: number, id: string): number {
     const want = Buffer.from(id, "utf8");
     if (!this.uniqueIds) {
       this.whole();
-      for (let k = 0; k < before; k++) if (this.idEquals((seqs[k] as number) - 1, want)) return k;
+      const seqs = path.all();
+      const last = seqs.length - 1;
+      for (let k = 0; k < last - after; k++) if (this.idEquals((seqs[k] as number) - 1, want)) return last - k;
       return -1;
     }
     let block = 16;
-    for (let hi = before; hi > 0; hi -= block, block = Math.min(4 * block, 4096)) {
-      const lo = Math.max(0, hi - block);
+    for (let lo = after + 1; ; lo += block, block = Math.min(4 * block, 4096)) {
+      const hi = Math.min(path.reach(lo + block), lo + block);
+      if (hi <= lo) return -1;
       const idx: number[] = [];
-      for (let k = lo; k < hi; k++) idx.push((seqs[k] as number) - 1);
+      for (let d = lo; d < hi; d++) idx.push(path.at(d) - 1);
       this.prefetch(idx);
-      for (let k = hi - 1; k >= lo; k--) if (this.idEquals((seqs[k] as number) - 1, want)) return k;
+      for (let d = lo; d < hi; d++) if (this.idEquals(path.at(d) - 1, want)) return d;
     }
-    return -1;
   }
 
   /**
@@ -593,9 +805,9 @@ export class EntryTable {
    * entrySeq, exactly as the store's frame-by-frame walk and the tree cut it.
    */
   pathSeqs(leafSeq: number): Int32Array {
-    const fast = leafSeq >= 1 && leafSeq <= this.count ? (this.space?.walkOnce(this.parentSeq, leafSeq) ?? walkPath(this.parentSeq, leafSeq)) : undefined;
-    if (fast) return fast;
     const parent = this.parentSeq;
+    const fast = leafSeq >= 1 && leafSeq <= this.count ? (this.space?.walkOnce(parent, leafSeq) ?? walkPath(parent, leafSeq)) : undefined;
+    if (fast) return fast;
     const count = this.count;
     const walked = new Int32Array(count);
     let n = 0;
@@ -617,7 +829,7 @@ export class EntryTable {
     while (seq > 0 && seq <= this.count && seen[seq] === 0) {
       seen[seq] = 1;
       walked[n++] = seq;
-      seq = this.parentSeq[seq - 1] as number;
+      seq = this.parents[seq - 1] as number;
     }
     if (!(seq > 0 && seq <= this.count)) return n;
     // The cycle runs from the first visit of `seq` to the end of the walk.

@@ -3,6 +3,7 @@ import { listSegmentFiles, segmentSizes } from "./artifacts.js";
 import type { SidecarRecord } from "./frame-check.js";
 import { readIndexFile } from "./index-file.js";
 import type { EntryTable } from "./entry-table.js";
+import { PathFromLeaf } from "./path-from-leaf.js";
 import { readEntryTable } from "./entry-table-io.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { INDEX_FILE, segmentRelPath } from "./layout.js";
@@ -104,6 +105,8 @@ export async function openSidecar(fileOrRoot: string, opts: OpenSidecarOptions =
     return await openWith(target, table, stats, mode, parsed, opts);
   } catch (err) {
     table?.close();
+    // A block of the table's columns that does not match its CRC: the table is not used.
+    if (table?.damaged) return openWith(target, undefined, stats, mode, parsed, opts);
     throw err;
   }
 }
@@ -155,7 +158,7 @@ async function openWith(target: SidecarTarget, table: EntryTable | undefined, st
       }
       if (table) {
         // The path from the table; its frames are read when the records are first asked for.
-        store.setPendingPath(table.count > 0 ? table.pathSeqs(leafRow?.entrySeq ?? table.count) : new Int32Array(0), opts.leafId ?? lastId);
+        store.setPendingPath(new PathFromLeaf(table, leafRow?.entrySeq ?? table.count), opts.leafId ?? lastId);
         return store;
       }
       entries = await store.readActivePath(opts.leafId);

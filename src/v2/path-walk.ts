@@ -58,41 +58,37 @@ function run(space: Instance, parentAt: number, count: number, leafSeq: number, 
 }
 
 /**
- * WebAssembly memory that an entry table's head is read into, so that the first walk
- * runs over the parent column where it lies: no copy of it into a walk's own memory, and
- * no second set of fresh pages for the kernel to fault in (at 1 GB the column is 1 MB).
- * The path slots follow the head.
+ * WebAssembly memory that an entry table's parent column is read into, so that the first
+ * walk runs over it where it lies: no copy of it into a walk's own memory, and no second
+ * set of fresh pages for the kernel to fault in (at 1 GB the column is 1 MB). The path
+ * slots follow the column. Pages are only touched as blocks of the column are read.
  */
 export class WalkSpace {
-  /** The head's bytes, to be filled by the caller. */
-  readonly head: Buffer;
+  /** The parent column, to be filled by the entry table. */
+  readonly parents: Int32Array;
   private used = false;
 
   private constructor(
     private readonly space: Instance,
-    headBytes: number,
-    /** Where the path slots start (the head's end rounded up to 8). */
-    private readonly slots: number,
-    private readonly count: number,
+    readonly count: number,
   ) {
-    this.head = Buffer.from(space.memory.buffer, 0, headBytes);
+    this.parents = new Int32Array(space.memory.buffer, 0, count);
   }
 
-  /** Room for a head of `headBytes` bytes with `count` entries; undefined without WebAssembly or memory. */
-  static create(headBytes: number, count: number): WalkSpace | undefined {
-    const at = Math.ceil(headBytes / 8) * 8;
-    const space = instanceWith(at, count);
-    return space ? new WalkSpace(space, headBytes, at, count) : undefined;
+  /** Room for a parent column of `count` entries and a path; undefined without WebAssembly or memory. */
+  static create(count: number): WalkSpace | undefined {
+    const space = instanceWith(4 * count, count);
+    return space ? new WalkSpace(space, count) : undefined;
   }
 
   /**
-   * walkPath over `parent`, a column of the head. The path is a view of this memory, so
+   * walkPath over `parent`, this space's column. The path is a view of this memory, so
    * only the first walk runs here; later ones (and a walk that met a cycle) return
    * undefined and the caller uses walkPath, which copies.
    */
   walkOnce(parent: Int32Array, leafSeq: number): Int32Array | undefined {
-    if (this.used || parent.buffer !== this.space.memory.buffer || parent.length !== this.count) return undefined;
+    if (this.used || parent !== this.parents) return undefined;
     this.used = true;
-    return run(this.space, parent.byteOffset, this.count, leafSeq, this.slots + 4 * this.count);
+    return run(this.space, 0, this.count, leafSeq, 8 * this.count);
   }
 }

@@ -12,6 +12,7 @@ import { problem, type SidecarProblem } from "./problems.js";
 import { corrupt, SegmentReader } from "./segment-reader.js";
 import type { ReadObserver, ReadStats } from "./read-stats.js";
 import type { V2OpenMode } from "./open-mode.js";
+import type { PathFromLeaf } from "./path-from-leaf.js";
 
 /** One entry read from the sidecar: its record, the entry object and its exact line bytes. */
 export interface SidecarEntry {
@@ -76,7 +77,7 @@ export class SidecarStore {
    * leaf. Records and the tree are made from the frames only when asked for; the context
    * at the leaf needs neither.
    */
-  private pendingPath: { seqs: Int32Array; leafId: string | null } | undefined;
+  private pendingPath: { path: PathFromLeaf; leafId: string | null; last: LastOfKinds } | undefined;
   /** Exact reads, for frames picked by id, seq or path. */
   private readonly reader: SegmentReader;
   /** Read-ahead, for runs of consecutive frames (full and tail loads, readAll, readTail). */
@@ -135,7 +136,7 @@ export class SidecarStore {
       this.pendingPath = undefined;
       this.table?.loadAll(); // every row of the path: one read of the table's rows
       const records: SidecarRecord[] = [];
-      for (const seq of pending.seqs) {
+      for (const seq of pending.path.all()) {
         const row = this.rowOf(seq) as OffsetIndexRow;
         const e = this.decodeEntry(row, this.sequential.readSync(row));
         if (this.retain) e.record.value = e.entry;
@@ -166,7 +167,7 @@ export class SidecarStore {
 
   /** Entries loaded by the open (the path's length for an active open), without loading them. */
   get loadedCount(): number {
-    return this.pendingPath ? this.pendingPath.seqs.length : this.loaded.length;
+    return this.pendingPath ? this.pendingPath.path.all().length : this.loaded.length;
   }
 
   get head(): StoreHead {
@@ -377,7 +378,7 @@ export class SidecarStore {
     const target = leafId === undefined ? this.leafId : leafId;
     if (target === null) return EMPTY_CONTEXT();
     const pending = this.pendingPath;
-    if (pending && this.table && target === pending.leafId) return this.contextOfPath(this.table, pending.seqs);
+    if (pending && this.table && target === pending.leafId) return this.contextOfPath(this.table, pending.path, pending.last);
     const tree = this.settle();
     let leaf = tree.get(target);
     if (!leaf) {
@@ -392,50 +393,37 @@ export class SidecarStore {
   }
 
   /**
-   * The context of a root-first path of entrySeqs, choosing from the table's types and roles
-   * the entries that decide it (the same choice as the JSONL reader's contextRecords: the
-   * last thinking-level change, the last model change or assistant message, the last
-   * compaction and the entry its firstKeptEntryId names, and the messages it keeps) and
-   * reading only their frames.
+   * The context of a path, choosing from the table's types and roles the entries that
+   * decide it (the same choice as the JSONL reader's contextRecords: the last thinking-level
+   * change, the last model change or assistant message, the last compaction and the entry
+   * its firstKeptEntryId names, and the messages it keeps) and reading only their frames.
+   * Positions are steps back from the leaf; the path is walked only as far back as the
+   * choice needs (to the root when there is no compaction).
    */
-  private contextOfPath(table: EntryTable, seqs: Int32Array): SessionContext {
-    const type = table.typeCode;
-    const role = table.roleCode;
-    let thinking = -1;
-    let model = -1;
-    let compaction = -1;
-    // The last of each kind: walk back from the leaf until all three are found.
-    for (let i = seqs.length - 1; i >= 0 && (thinking < 0 || model < 0 || compaction < 0); i--) {
-      const k = (seqs[i] as number) - 1;
-      const t = type[k];
-      if (t === TYPE_THINKING_LEVEL_CHANGE) {
-        if (thinking < 0) thinking = i;
-      } else if (t === TYPE_MODEL_CHANGE || (t === TYPE_MESSAGE && role[k] === ROLE_ASSISTANT)) {
-        if (model < 0) model = i;
-      } else if (t === TYPE_COMPACTION) {
-        if (compaction < 0) compaction = i;
-      }
-    }
+  private contextOfPath(table: EntryTable, path: PathFromLeaf, last: LastOfKinds): SessionContext {
+    const { thinking, model, compaction } = last;
     let firstKept = -1;
-    const compactionEntry = compaction >= 0 ? this.entryOfSeq(seqs[compaction] as number) : undefined;
+    const compactionEntry = compaction >= 0 ? this.entryOfSeq(path.at(compaction)) : undefined;
     if (compactionEntry) {
       const c = compactionEntry as { firstKeptEntryId?: unknown };
       // The first entry on the path with that id (section 7).
-      if (typeof c.firstKeptEntryId === "string") firstKept = table.findOnPath(seqs, compaction, c.firstKeptEntryId);
+      if (typeof c.firstKeptEntryId === "string") firstKept = table.findBack(path, compaction, c.firstKeptEntryId);
     }
-    // Before the compaction (or the entry it keeps from) only the three picks can count.
-    const cut = compaction < 0 ? 0 : firstKept >= 0 ? firstKept : compaction;
-    const picks: number[] = [thinking, model].filter((i) => i >= 0 && i < cut).sort((a, b) => a - b);
-    for (let i = cut; i < seqs.length; i++) {
-      const t = type[(seqs[i] as number) - 1];
-      const kept = compaction < 0 || i > compaction || (firstKept >= 0 && i >= firstKept);
+    // Before the compaction (or the entry it keeps from) only the three picks can count;
+    // without a compaction every entry from the root on.
+    const cut = compaction < 0 ? path.reach(Infinity) - 1 : firstKept >= 0 ? firstKept : compaction;
+    const picks: number[] = [thinking, model].filter((d) => d > cut).sort((a, b) => b - a);
+    for (let d = cut; d >= 0; d--) {
+      const t = table.typeOf(path.at(d) - 1);
+      const kept = compaction < 0 || d < compaction || (firstKept >= 0 && d <= firstKept);
       const shows = t === TYPE_MESSAGE || t === TYPE_CUSTOM_MESSAGE || t === TYPE_BRANCH_SUMMARY;
-      if (i === compaction || i === thinking || i === model || i === firstKept || (kept && shows)) picks.push(i);
+      if (d === compaction || d === thinking || d === model || d === firstKept || (kept && shows)) picks.push(d);
     }
-    table.prefetch(picks.map((i) => (seqs[i] as number) - 1));
-    const rows = picks.map((i) => (i === compaction ? undefined : (this.rowOf(seqs[i] as number) as OffsetIndexRow)));
+    const seqs = picks.map((d) => path.at(d));
+    table.prefetch(seqs.map((seq) => seq - 1));
+    const rows = picks.map((d, k) => (d === compaction ? undefined : (this.rowOf(seqs[k] as number) as OffsetIndexRow)));
     this.readThroughDense(rows);
-    return buildContextFromPath(picks.map((i, k) => (i === compaction ? (compactionEntry as SessionEntry) : this.entryOfSeq(seqs[i] as number, rows[k]))));
+    return buildContextFromPath(picks.map((d, k) => (d === compaction ? (compactionEntry as SessionEntry) : this.entryOfSeq(seqs[k] as number, rows[k]))));
   }
 
   /**
@@ -488,10 +476,12 @@ export class SidecarStore {
   }
 
   /** @internal An active open through the entry table: the path, loaded when first asked for. */
-  setPendingPath(seqs: Int32Array, leafId: string | null): void {
+  setPendingPath(path: PathFromLeaf, leafId: string | null): void {
     this.loaded = [];
     this.treeValue = undefined;
-    this.pendingPath = { seqs, leafId };
+    // Walked back now, so that a damaged block of the table's columns is met by the open.
+    const last = this.table ? lastOfKinds(this.table, path) : { thinking: -1, model: -1, compaction: -1 };
+    this.pendingPath = { path, leafId, last };
   }
 
   /** Release the open segment files. */
@@ -501,4 +491,35 @@ export class SidecarStore {
     await this.sequential.close();
     await this.near.close();
   }
+}
+
+/** Steps back from the leaf to the last entry of each kind that decides a context (-1: none on the path). */
+interface LastOfKinds {
+  thinking: number;
+  model: number;
+  compaction: number;
+}
+
+/** The last thinking-level change, model change or assistant message, and compaction: walked back from the leaf until all three are found. */
+function lastOfKinds(table: EntryTable, path: PathFromLeaf): LastOfKinds {
+  let thinking = -1;
+  let model = -1;
+  let compaction = -1;
+  // Every entry the path has reached has its block read: its codes are in place.
+  const { types, roles } = table.columnsInPlace();
+  let known = 0;
+  for (let d = 0; thinking < 0 || model < 0 || compaction < 0; d++) {
+    // Asked for one more entry, the walk goes on as far as it can without another read.
+    if (d >= known && d >= (known = path.reach(d + 1))) break;
+    const k = path.at(d) - 1;
+    const t = types[k];
+    if (t === TYPE_THINKING_LEVEL_CHANGE) {
+      if (thinking < 0) thinking = d;
+    } else if (t === TYPE_MODEL_CHANGE || (t === TYPE_MESSAGE && roles[k] === ROLE_ASSISTANT)) {
+      if (model < 0) model = d;
+    } else if (t === TYPE_COMPACTION) {
+      if (compaction < 0) compaction = d;
+    }
+  }
+  return { thinking, model, compaction };
 }

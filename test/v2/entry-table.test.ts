@@ -8,8 +8,9 @@ import { crc32 } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { createCheckpoint, createV2SidecarFromJsonl, openSession, openSidecar, rebuildSidecarIndex, rollbackToCheckpoint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
-import { EntryTable, encodeEntryTable, headBytesFor, type EntryTableInput } from "../../src/v2/entry-table.js";
+import { BLOCK_ENTRIES, directoryBytesFor, EntryTable, encodeEntryTable, headBytesFor, restInMemory, type EntryTableInput } from "../../src/v2/entry-table.js";
 import { readEntryTable } from "../../src/v2/entry-table-io.js";
+import { PathFromLeaf } from "../../src/v2/path-from-leaf.js";
 import { makeIndexRow, type OffsetIndexRow } from "../../src/v2/index-row.js";
 import { HEADER, Scratch, writeSession } from "./helpers.js";
 
@@ -90,7 +91,7 @@ describe("11.21 Entry table: codec", () => {
     expect(Array.from(t.pathSeqs(2))).toEqual([1, 2]);
   });
 
-  it("findOnPath finds an id before a position, near or far, reading only the rows from there back to it", () => {
+  it("findBack finds an id further back than a position, near or far, reading only the rows from there back to it", () => {
     const n = 6000;
     const inputs: EntryTableInput[] = Array.from({ length: n }, (_, i) => ({ id: `e${i + 1}`, parentId: i === 0 ? null : `e${i}`, type: "message", role: "user" }));
     const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 100, byteLength: 100, crc32c: "E3069283" }));
@@ -107,18 +108,22 @@ describe("11.21 Entry table: codec", () => {
             return Buffer.from(rest.subarray(offset, offset + length));
           }),
       });
-    const seqs = fresh().pathSeqs(n);
-    const before = 5000;
+    // The entry 1000 steps back from the leaf (entrySeq 5000) is where the search starts.
+    const after = 999;
     for (const back of [1, 2, 15, 16, 17, 80, 81, 400, 1365, 4999, 5000]) {
       rowsRead = 0;
-      const k = fresh().findOnPath(seqs, before, `e${before - back + 1}`);
-      expect(k).toBe(before - back);
+      const t = fresh();
+      const d = t.findBack(new PathFromLeaf(t, n), after, `e${n - after - back}`);
+      expect(d).toBe(after + back);
       // Blocks of 16, 64, 256, ... (each read with the row before it): about five times the
       // distance at most, and no more than one block for a near entry.
       expect(rowsRead).toBeLessThanOrEqual(Math.max(17, 5 * back + 4));
     }
-    // Not before the position: at or after it, or nowhere.
-    for (const id of [`e${before + 1}`, `e${n}`, "nope"]) expect(fresh().findOnPath(seqs, before, id)).toBe(-1);
+    // Not further back than the position: at or before it, or nowhere.
+    for (const id of [`e${n - after}`, `e${n}`, "nope"]) {
+      const t = fresh();
+      expect(t.findBack(new PathFromLeaf(t, n), after, id)).toBe(-1);
+    }
   });
 
   it("rows read on demand, in runs of nearby entries, equal the rows read whole; a run costs two reads", () => {
@@ -164,14 +169,149 @@ describe("11.21 Entry table: codec", () => {
     const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "0000ABCD" }));
     const good = encodeEntryTable(rows, inputs, 99);
     const head = headBytesFor(2, 1);
+    const columnsEnd = directoryBytesFor(2, 1) + 6 * 2;
     for (let at = 0; at < good.length; at++) {
       const bad = Buffer.from(good);
       bad[at] = (bad[at] as number) ^ 0x40;
       if (at >= 52 && at < 60) continue; // reserved header bytes are not read
+      if (at >= columnsEnd && at < head) continue; // nor is the padding after the columns
       if (at < head) expect(() => EntryTable.fromBytes(bad), `byte ${at}`).toThrow();
       else expect(EntryTable.fromBytes(bad).checkAll(), `byte ${at}`).toMatch(/checksum/);
     }
     for (let len = 0; len < good.length; len++) expect(() => EntryTable.fromBytes(good.subarray(0, len))).toThrow();
+  });
+});
+
+/** A table read lazily from its bytes (only its directory up front), counting the column bytes read. */
+function lazyTable(bytes: Buffer): { table: EntryTable; columnBytes: () => number } {
+  const n = bytes.readUInt32LE(12);
+  const segs = bytes.readUInt32LE(36);
+  const dir = directoryBytesFor(n, segs);
+  const head = headBytesFor(n, segs);
+  const rest = bytes.subarray(head);
+  let read = 0;
+  const columns = (offset: number, into: Uint8Array): number => {
+    const part = bytes.subarray(offset, Math.min(offset + into.length, head));
+    into.set(part);
+    read += part.length;
+    return part.length;
+  };
+  const table = new EntryTable(Buffer.from(bytes.subarray(0, dir)), restInMemory(rest), TABLE, { columns });
+  return { table, columnBytes: () => read };
+}
+
+describe("11.21 Entry table: blocks of the columns", () => {
+  // Parents: mostly the entry before (long chains across blocks), sometimes a jump back,
+  // a root, a missing parent, itself, or a later entry (which can close a cycle).
+  const parentArb = fc.oneof(
+    { weight: 30, arbitrary: fc.constant({ kind: "prev" as const, at: 0 }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant("back" as const), at: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom("root" as const, "missing" as const, "self" as const), at: fc.constant(0) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("later" as const), at: fc.nat() }) },
+  );
+  const tableArb = fc.integer({ min: 1, max: 3 * BLOCK_ENTRIES + 100 }).chain((n) =>
+    fc.tuple(fc.constant(n), fc.array(fc.tuple(fc.nat({ max: n - 1 }), parentArb), { maxLength: 12 }), fc.array(fc.nat({ max: n - 1 }), { minLength: 1, maxLength: 4 })),
+  );
+
+  it("the walk from a leaf, as far as it is asked for, is the whole walk's start; it reads only the blocks it reaches", () => {
+    fc.assert(
+      fc.property(tableArb, ([n, odd, leaves]) => {
+        const parentOf = Array.from({ length: n }, (_, i) => (i === 0 ? null : `e${i}`));
+        for (const [i, p] of odd) {
+          const id = `e${i + 1}`;
+          parentOf[i] = p.kind === "prev" ? (i === 0 ? null : `e${i}`) : p.kind === "back" ? `e${(p.at % (i + 1)) + 1}` : p.kind === "root" ? null : p.kind === "missing" ? "gone" : p.kind === "self" ? id : `e${i + 1 + (p.at % (n - i))}`;
+        }
+        const inputs: EntryTableInput[] = parentOf.map((parentId, i) => ({ id: `e${i + 1}`, parentId, type: "message", role: "user" }));
+        const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "00000000" }));
+        const bytes = encodeEntryTable(rows, inputs, 1);
+        const whole = EntryTable.fromBytes(bytes);
+        for (const leaf of leaves) {
+          const want = Array.from(whole.pathSeqs(leaf + 1)).reverse(); // leaf first
+          const { table, columnBytes } = lazyTable(bytes);
+          const path = new PathFromLeaf(table, leaf + 1);
+          // Asked for a few entries at a time, as the context asks.
+          for (let d = 0; d < want.length + 3; d += 7) {
+            const known = path.reach(d + 7);
+            expect(known).toBe(Math.min(known, want.length));
+            expect(known >= Math.min(d + 7, want.length)).toBe(true);
+            for (let k = d; k < Math.min(d + 7, known); k++) expect(path.at(k)).toBe(want[k]);
+            // Until the whole walk was needed, only the blocks the steps reached were read.
+            if (columnBytes() < 6 * n) {
+              const blocks = new Set(want.slice(0, known).map((seq) => Math.floor((seq - 1) / BLOCK_ENTRIES)));
+              expect(columnBytes()).toBeLessThanOrEqual(6 * BLOCK_ENTRIES * blocks.size);
+            }
+          }
+          expect(Array.from(path.all())).toEqual(Array.from(whole.pathSeqs(leaf + 1)));
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("a changed byte in a block is refused when that block is read: whole at once, lazily when reached", () => {
+    const n = 2 * BLOCK_ENTRIES + 10;
+    const inputs: EntryTableInput[] = Array.from({ length: n }, (_, i) => ({ id: `e${i + 1}`, parentId: i === 0 ? null : `e${i}`, type: "message", role: i % 2 ? "assistant" : "user" }));
+    const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "00000000" }));
+    const good = encodeEntryTable(rows, inputs, 1);
+    const cols = directoryBytesFor(n, 1);
+    // A byte of each column of the first block: a parentSeq, a typeCode, a roleCode.
+    for (const at of [cols + 4 * 5, cols + 4 * n + 5, cols + 5 * n + 5]) {
+      const bad = Buffer.from(good);
+      bad[at] = (bad[at] as number) ^ 0x02;
+      expect(() => EntryTable.fromBytes(bad)).toThrow(/block 1 does not match/);
+      const { table } = lazyTable(bad);
+      // The last blocks are sound: a walk that stays in them is fine.
+      const path = new PathFromLeaf(table, n);
+      expect(path.reach(BLOCK_ENTRIES)).toBe(BLOCK_ENTRIES + 10); // and on to the end of the sound blocks, for free
+      expect(table.damaged).toBe(false);
+      // Reaching the first block (or asking for a whole column) finds the damage.
+      expect(() => path.all()).toThrow(expect.objectContaining({ code: "E_SIDECAR_CORRUPT", file: TABLE }));
+      expect(table.damaged).toBe(true);
+      expect(() => lazyTable(bad).table.typeOf(0)).toThrow(/entries 1-4096 do not match their checksum/);
+      expect(lazyTable(bad).table.checkAll()).toMatch(/do not match their checksum/);
+    }
+  });
+
+  it("an open whose walk meets a damaged block does without the table; one that does not uses it", async () => {
+    const n = BLOCK_ENTRIES + 200;
+    const lines: object[] = [HEADER];
+    for (let i = 1; i <= n; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i === n - 50 ? 3 : i === n - 20 ? 4 : i % 2, i === n - 20 ? `e${n - 25}` : ""));
+    const file = await storeOf(lines, 1 << 20);
+    const root = file.replace(/\.jsonl$/, ".v2");
+    const expected = (await openSession(file)).buildContext();
+    const tablePath = join(root, TABLE);
+    const good = readFileSync(tablePath);
+    const cols = directoryBytesFor(n + 0, good.readUInt32LE(36));
+    const later = new Date(Date.now() + 60_000);
+    const damage = (at: number) => {
+      const bad = Buffer.from(good);
+      bad[at] = (bad[at] as number) ^ 0x01;
+      writeFileSync(tablePath, bad);
+      utimesSync(tablePath, later, later);
+    };
+    // The last block (the context's): the open falls back to offsets.jsonl.
+    damage(cols + 4 * (n - 3));
+    const a = await openSidecar(file, { mode: "active" });
+    expect(a.stats.indexBytes).toBeGreaterThan(0);
+    expect(a.buildContext()).toEqual(expected);
+    expect(a.records.length).toBe(n);
+    await a.close();
+    // The first block (not on the context's part of the path): the open uses the table and
+    // builds the context; what needs the whole path is refused, naming the table.
+    damage(cols + 4 * 3);
+    const b = await openSidecar(file, { mode: "active" });
+    expect(b.stats.indexBytes).toBe(0);
+    expect(b.buildContext()).toEqual(expected);
+    expect(() => b.records).toThrow(expect.objectContaining({ code: "E_SIDECAR_CORRUPT", file: TABLE }));
+    await b.close();
+    // Read whole (validate, sync, info), the table is not used at all.
+    expect((await readEntryTable(root)).reason).toMatch(/block 1 does not match/);
+    writeFileSync(tablePath, good);
+    utimesSync(tablePath, later, later);
+    const c = await openSidecar(file, { mode: "active" });
+    expect(c.stats.indexBytes).toBe(0);
+    expect(c.records.length).toBe(n);
+    await c.close();
   });
 });
 
@@ -185,14 +325,17 @@ describe("11.21 Entry table: values checked where they are used", () => {
     const good = encodeEntryTable(rows, inputs, 50);
     expect(EntryTable.fromBytes(good).checkAll()).toBeUndefined();
     const segs = good.readUInt32LE(36);
-    const columns = 64 + 16 * segs;
+    const columns = directoryBytesFor(2, segs);
     const head = headBytesFor(2, segs);
-    // Both checksums made to match the forged bytes.
+    // Every checksum made to match the forged bytes: the rest's, the one block's (its two
+    // parentSeqs, typeCodes and roleCodes), the directory's.
     const forge = (edit: (b: Buffer) => void): EntryTable => {
       const b = Buffer.from(good);
       edit(b);
       b.writeUInt32LE(crc32(b.subarray(head)) >>> 0, 48);
-      b.writeUInt32LE(crc32(b.subarray(64, head), crc32(b.subarray(0, 60))) >>> 0, 60);
+      const block = crc32(b.subarray(columns + 10, columns + 12), crc32(b.subarray(columns + 8, columns + 10), crc32(b.subarray(columns, columns + 8))));
+      b.writeUInt32LE(block >>> 0, 64 + 16 * segs);
+      b.writeUInt32LE(crc32(b.subarray(64, columns), crc32(b.subarray(0, 60))) >>> 0, 60);
       return EntryTable.fromBytes(b);
     };
     // byteOffset of entry 2 (the first field of its 32-byte row) made negative.
@@ -213,7 +356,8 @@ describe("11.21 Entry table: the active open", () => {
     const lines: object[] = [HEADER];
     // The context's user messages are 20 KB each: its frames are more than one 64 KB window.
     const big = (i: number) => (i > n - 10 ? "x".repeat(20_000) : "");
-    for (let i = 1; i <= n; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i % 2, big(i)));
+    // A thinking-level change 30 entries from the end: the walk back for the context stops there.
+    for (let i = 1; i <= n; i++) lines.push(entry(i, `e${i}`, i === 1 ? null : `e${i - 1}`, i === n - 30 ? 3 : i % 2, big(i)));
     // A compaction near the end keeps the last 10 entries before it.
     lines.push(entry(n + 1, "comp", `e${n}`, 4, `e${n - 9}`));
     for (let i = n + 2; i <= n + 6; i++) lines.push(entry(i, `e${i}`, i === n + 2 ? "comp" : `e${i - 1}`, i % 2, big(i)));
@@ -224,15 +368,20 @@ describe("11.21 Entry table: the active open", () => {
     const ctx = store.buildContext();
     expect(ctx).toEqual((await openSession(file)).buildContext());
     expect(store.stats.indexBytes).toBe(0);
-    // The table's head (parents, types, roles) and the rows of the entries used: a small part of it.
-    expect(store.stats.tableBytes).toBeGreaterThan(headBytesFor(n + 6, 1));
-    expect(store.stats.tableBytes).toBeLessThan(statSync(join(root, TABLE)).size / 4);
-    // compaction + the 10 kept + the 5 after it; the model comes from the last assistant among those.
-    expect(store.stats.framesParsed).toBe(16);
+    // The table's directory, the last block of its columns (the walk back from the leaf
+    // ends within it) and the rows of the entries used: less than its head alone.
+    expect(store.stats.tableBytes).toBeLessThan(headBytesFor(n + 6, 1));
+    expect(store.stats.tableBytes).toBeGreaterThan(6 * (n + 6 - BLOCK_ENTRIES));
+    // compaction + the 10 kept + the 5 after it + the thinking-level change; the model comes
+    // from the last assistant among those.
+    expect(store.stats.framesParsed).toBe(17);
     expect(new Set(reads.filter((f) => !f.startsWith("segments/")))).toEqual(new Set([TABLE, "index/offsets.jsonl"]));
     // The compaction's frame, then the 15 frames from its first kept entry on (~160 KB) in one read.
     expect(reads.filter((f) => f.startsWith("segments/")).length).toBe(2);
+    // The path's length needs the whole walk: the rest of the columns, read now.
+    const before = store.stats.tableBytes;
     expect(store.loadedCount).toBe(n + 6);
+    expect(store.stats.tableBytes - before).toBeGreaterThanOrEqual(6 * (n + 6));
     // Records and the tree are there on request, read from the path's frames.
     expect(store.records.length).toBe(n + 6);
     expect(store.tree.leafId).toBe(`e${n + 6}`);
