@@ -35,26 +35,6 @@ function orMissing(fn: () => Stats, path: string): Stats | undefined {
   }
 }
 
-/** `length` bytes at `offset` (fewer at the end of the file). */
-export async function readRange(file: string, offset: number, length: number): Promise<Buffer> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(file, constants.O_RDONLY | NOFOLLOW);
-    const buf = Buffer.alloc(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done);
-  } catch (err) {
-    throw ioError(err, file, `cannot read ${length} bytes at byte ${offset}`);
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
-
 /**
  * Append `data` to `file` durably: created (mode 0600, exclusively) if absent, never
  * through a symlink, fsynced, and its directory fsynced when the file is new.

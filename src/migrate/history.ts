@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { parseRecordObject } from "./record-line.js";
 import { ioError } from "../format/errors.js";
 import { checkLedgerEvent, type MigrationErrorClass, type MigrationEvent, type MigrationOutcome } from "../v2/index.js";
-import { appendDurably, readRange, statMaybe } from "./fs.js";
+import { readRange } from "../v2/source-file.js";
+import { appendDurably, statMaybe } from "./fs.js";
 
 /**
  * The migration history: `<stem>.v2.history.ndjson` beside the JSONL, sessfmt's durable
@@ -97,7 +98,7 @@ export async function appendHistory(path: string, r: HistoryRecord): Promise<voi
   const st = await statMaybe(path);
   let prefix = "";
   if (st && st.size > 0) {
-    const last = await readRange(path, st.size - 1, 1);
+    const last = await readRange(path, st.size - 1, 1, { noFollow: true });
     if (last[0] !== 0x0a) prefix = "\n";
   }
   await appendDurably(path, prefix + encodeHistoryRecord(r));

@@ -6,7 +6,7 @@ import type { EntryRecord } from "../format/record.js";
 import { openSession } from "../format/read.js";
 import type { Session } from "../format/session.js";
 import { CURRENT_SESSION_VERSION } from "../format/types.js";
-import { readRange } from "./fs.js";
+import { readRange } from "../v2/source-file.js";
 import { RangeWindowReader, type FileIdentity } from "../v2/range-window.js";
 
 /**
@@ -99,7 +99,7 @@ export async function scanSource(file: string, opts: { signal?: AbortSignal; onP
 
 /** The exact bytes of a physical line: its text and its terminator ("\n", "\r\n" or none). */
 export async function readLineBytes(file: string, l: { offset: number; length: number }): Promise<{ text: Buffer; eol: "" | "\n" | "\r\n" }> {
-  const buf = await readRange(file, l.offset, l.length + 2);
+  const buf = await readRange(file, l.offset, l.length + 2, { noFollow: true });
   const text = buf.subarray(0, Math.min(l.length, buf.length));
   if (text.length < l.length) throw new SessfmtError("E_SOURCE_CHANGED", `line at byte ${l.offset} is shorter than when it was read`, { file, offset: l.offset });
   const rest = buf.subarray(l.length);

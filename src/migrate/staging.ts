@@ -2,7 +2,8 @@ import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { withLock } from "../format/lock.js";
 import { checkpointRelPath, createV2SidecarFromJsonl, encodeCheckpoint, listCheckpoints, LEDGER_FILE, type CreateSidecarResult } from "../v2/index.js";
-import { exists, mkdirExclusive, readRange, removeTree, renameDurably, statMaybe, writeNewFile, appendDurably } from "./fs.js";
+import { readRange } from "../v2/source-file.js";
+import { exists, mkdirExclusive, removeTree, renameDurably, statMaybe, writeNewFile, appendDurably } from "./fs.js";
 import { replacedPath, type SessionPaths } from "./names.js";
 import { quarantineRecords, writeQuarantine } from "./quarantine.js";
 import type { InvalidLine, SourceScan } from "./source.js";
@@ -51,7 +52,7 @@ export async function carryLedger(oldRoot: string, staging: string): Promise<voi
   const from = join(oldRoot, ...LEDGER_FILE.split("/"));
   const st = await statMaybe(from);
   if (!st || st.size === 0) return;
-  const data = await readRange(from, 0, st.size);
+  const data = await readRange(from, 0, st.size, { noFollow: true });
   await appendDurably(join(staging, ...LEDGER_FILE.split("/")), data);
 }
 

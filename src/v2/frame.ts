@@ -115,24 +115,30 @@ function checkHead(o: unknown): Decoded<SegmentFrameHead> {
   return { ok: true, value: f as unknown as SegmentFrameHead };
 }
 
+type HeadFailure = { ok: false; needMore?: true; message: string };
+
+/** A frame line's head and where its payload starts (`buf` may be a prefix of the line). */
+function headAndPayloadStart(buf: Buffer): { ok: true; head: SegmentFrameHead; payloadStart: number } | HeadFailure {
+  const at = buf.indexOf(PAYLOAD_MARK);
+  if (at < 0) return { ok: false, needMore: true, message: 'frame has no "payload" field' };
+  const payloadStart = at + PAYLOAD_MARK.length;
+  const fast = fastFrameHead(buf, at);
+  if (fast) return { ok: true, head: fast, payloadStart };
+  const head = parseFrameHead(buf, at);
+  return head.ok ? { ok: true, head: head.value, payloadStart } : head;
+}
+
 /**
  * Decode the fixed fields from the start of a frame line. `bytes` may be a prefix of the
  * line; `needMore` means the payload marker was not in it (read more and try again).
  */
 export function decodeFrameHead(bytes: Uint8Array): Decoded<SegmentFrameHead & { payloadStart: number }> | { ok: false; needMore: true; message: string } {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = buf.indexOf(PAYLOAD_MARK);
-  if (at < 0) return { ok: false, needMore: true, message: 'frame has no "payload" field' };
-  const fast = fastFrameHead(buf, at) as (SegmentFrameHead & { payloadStart: number }) | undefined;
-  if (fast) {
-    fast.payloadStart = at + PAYLOAD_MARK.length;
-    return { ok: true, value: fast };
-  }
-  const head = parseFrameHead(buf, at);
-  if (!head.ok) return head;
-  // parseFrameHead returns the parsed object itself: add the field instead of copying it.
-  const value = head.value as SegmentFrameHead & { payloadStart: number };
-  value.payloadStart = at + PAYLOAD_MARK.length;
+  const h = headAndPayloadStart(buf);
+  if (!h.ok) return h.needMore ? { ok: false, needMore: true, message: h.message } : { ok: false, message: h.message };
+  // The head object is this frame's own (made by the fast path or JSON.parse): the field is added, not copied in.
+  const value = h.head as SegmentFrameHead & { payloadStart: number };
+  value.payloadStart = h.payloadStart;
   return { ok: true, value };
 }
 
@@ -157,14 +163,14 @@ export interface DecodedFrame extends SegmentFrame {
 
 /** The head and payload bytes of a whole frame line (without its "\n"); the payload is not parsed. */
 function splitFrame(buf: Buffer): Decoded<SegmentFrame> {
-  const head = decodeFrameHead(buf);
-  if (!head.ok) return { ok: false, message: head.message };
+  const h = headAndPayloadStart(buf);
+  if (!h.ok) return { ok: false, message: h.message };
   if (buf.length === 0 || buf[buf.length - 1] !== 0x7d) return { ok: false, message: "frame does not end with }" };
-  const frame = head.value as SegmentFrameHead & { payloadStart?: number; payload?: Buffer };
-  const payloadStart = frame.payloadStart as number;
-  if (payloadStart >= buf.length - 1) return { ok: false, message: "frame payload is empty" };
-  delete frame.payloadStart;
-  frame.payload = buf.subarray(payloadStart, buf.length - 1);
+  if (h.payloadStart >= buf.length - 1) return { ok: false, message: "frame payload is empty" };
+  // The head gains only `payload` (no field added and deleted again, which leaves the
+  // object in V8's slow dictionary mode).
+  const frame = h.head as SegmentFrameHead & { payload?: Buffer };
+  frame.payload = buf.subarray(h.payloadStart, buf.length - 1);
   return { ok: true, value: frame as SegmentFrame };
 }
 

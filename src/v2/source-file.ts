@@ -1,7 +1,9 @@
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import { SessfmtError, ioError } from "../format/errors.js";
 import { preadAt } from "../format/small-io.js";
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /** Open for reading, synchronously (one system call, not a thread-pool round trip). */
 function openForReading(file: string, action: string): number {
@@ -151,9 +153,18 @@ async function hashRange(h: Hash, file: string, start: number, end: number, sign
   }
 }
 
-/** Bytes [start, start + length) of a file (fewer at the end of the file). */
-export async function readRange(file: string, start: number, length: number): Promise<Buffer> {
-  const fd = openForReading(file, "cannot open");
+/**
+ * Bytes [start, start + length) of a file (fewer at the end of the file); with `noFollow`,
+ * never through a symlink (the migration's own files).
+ */
+export async function readRange(file: string, start: number, length: number, opts: { noFollow?: boolean } = {}): Promise<Buffer> {
+  const what = `cannot read ${length} bytes at byte ${start}`;
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (opts.noFollow ? NOFOLLOW : 0));
+  } catch (err) {
+    throw ioError(err, file, what);
+  }
   try {
     const buf = Buffer.alloc(length);
     let done = 0;
@@ -163,6 +174,8 @@ export async function readRange(file: string, start: number, length: number): Pr
       done += bytesRead;
     }
     return buf.subarray(0, done);
+  } catch (err) {
+    throw ioError(err, file, what);
   } finally {
     closeSync(fd);
   }
