@@ -165,7 +165,11 @@ export class SidecarStore {
     return this.table && !this.rowsValue ? this.table.count : this.rows.length;
   }
 
-  /** Entries loaded by the open (the path's length for an active open), without loading them. */
+  /**
+   * Entries loaded by the open (the path's length for an active open), without loading
+   * their frames; through the entry table this walks the rest of the path (the open walks
+   * only as far back as the context needs).
+   */
   get loadedCount(): number {
     return this.pendingPath ? this.pendingPath.path.all().length : this.loaded.length;
   }
