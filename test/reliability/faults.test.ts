@@ -273,7 +273,13 @@ describe("a failed torn-tail repair never loses the torn bytes and never glues a
 
   it("a quarantine record left incomplete by a killed writer does not swallow the next record", async () => {
     const torn = writeTorn('{"type":"custom","id":"torn0004","par');
-    writeFileSync(`${file}.torn`, '{"offset":1,"length":9,"line":2,"at":"2025-01-01T00:00:00.000Z","base64":"eyJ0eX'); // killed mid-record
+    const incomplete = '{"offset":1,"length":9,"line":2,"at":"2025-01-01T00:00:00.000Z","base64":"eyJ0eX'; // killed mid-record
+    // What the check below tells apart: a last record cut short is incomplete, not glued;
+    // a record written straight after one cut short is glued.
+    writeFileSync(`${file}.torn`, `${incomplete}{"offset":5,"length":1,"line":3,"at":"2025-01-01T00:00:00.000Z","base64":"eA=="}\n`);
+    expect(tornRecords(file).glued).toHaveLength(1);
+    writeFileSync(`${file}.torn`, incomplete);
+    expect(tornRecords(file)).toMatchObject({ glued: [], badLines: [expect.stringMatching(/^\(no line end\)/)] });
     const w = await SessionWriter.open(file);
     await w.append({ type: "custom", customType: "after" });
     tally.runs++;

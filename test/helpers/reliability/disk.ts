@@ -59,18 +59,24 @@ export function tornRecords(file: string): { records: TornRecord[]; badLines: st
   const text = readFileSync(path, "utf8");
   const records: TornRecord[] = [];
   const badLines: string[] = [];
+  const glued: string[] = [];
+  // A bad line is glued when a second record starts inside it (looked for in the line
+  // itself, not in the shortened text reported).
+  const bad = (line: string, shown: string) => {
+    badLines.push(shown);
+    if (line.indexOf('{"offset":', 1) !== -1) glued.push(shown);
+  };
   const lines = text.split("\n");
   const last = lines.pop();
-  if (last !== undefined && last !== "") badLines.push(`(no line end) ${last.slice(0, 120)}`);
+  if (last !== undefined && last !== "") bad(last, `(no line end) ${last.slice(0, 120)}`);
   for (const line of lines) {
     try {
       const r = JSON.parse(line) as { offset: number; length: number; line: number; at: string; base64: string };
       records.push({ offset: r.offset, length: r.length, line: r.line, at: r.at, bytes: Buffer.from(r.base64, "base64") });
     } catch {
-      badLines.push(line.length > 400 ? `${line.slice(0, 200)}...${line.slice(-200)}` : line);
+      bad(line, line.length > 400 ? `${line.slice(0, 200)}...${line.slice(-200)}` : line);
     }
   }
-  const glued = badLines.filter((l) => l.indexOf('{"offset":', 1) !== -1);
   return { records, badLines, glued };
 }
 
