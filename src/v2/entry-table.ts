@@ -432,24 +432,21 @@ export class EntryTable {
     this.blocksLeft = 0;
   }
 
-  /** parentSeq of entry index i (its block read if it was not). */
-  parentOf(i: number): number {
+  /** Entry index i's block present and checked. */
+  private loadBlockOf(i: number): void {
     const k = Math.floor(i / BLOCK_ENTRIES);
     if (this.blockLoaded[k] !== 1) this.loadBlock(k);
-    return this.parents[i] as number;
   }
 
   /** typeCode of entry index i (its block read if it was not). */
   typeOf(i: number): number {
-    const k = Math.floor(i / BLOCK_ENTRIES);
-    if (this.blockLoaded[k] !== 1) this.loadBlock(k);
+    this.loadBlockOf(i);
     return this.types[i] as number;
   }
 
   /** roleCode of entry index i (its block read if it was not). */
   roleOf(i: number): number {
-    const k = Math.floor(i / BLOCK_ENTRIES);
-    if (this.blockLoaded[k] !== 1) this.loadBlock(k);
+    this.loadBlockOf(i);
     return this.roles[i] as number;
   }
 
@@ -481,8 +478,8 @@ export class EntryTable {
 
   /**
    * @internal The typeCode and roleCode columns as they are in memory: an entry's values are
-   * there once its block was read (walkBack and parentOf read the block of every entry
-   * they visit), zero before.
+   * there once its block was read (walkBack reads the block of every entry it visits),
+   * zero before.
    */
   columnsInPlace(): { types: Uint8Array; roles: Uint8Array } {
     return { types: this.types, roles: this.roles };
