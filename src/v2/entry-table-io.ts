@@ -177,7 +177,12 @@ export async function readEntryTable(root: string, opts: EntryTableReadOptions =
 
 /** Write the table for these rows and entries (atomically; the index must be on disk already). */
 export async function writeEntryTable(root: string, rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], indexBytes: number): Promise<void> {
-  await writeFileAtomic(root, ENTRY_TABLE_FILE, encodeEntryTable(rows, entries, indexBytes));
+  await writeEntryTableBytes(root, encodeEntryTable(rows, entries, indexBytes));
+}
+
+/** Write a table already encoded (atomically; the index must be on disk already). */
+export async function writeEntryTableBytes(root: string, bytes: Buffer): Promise<void> {
+  await writeFileAtomic(root, ENTRY_TABLE_FILE, bytes);
 }
 
 /** Remove the table (before offsets.jsonl is rewritten in a way the table cannot follow). */

@@ -187,60 +187,116 @@ function crcHex(n: number): string {
   return (n >>> 0).toString(16).toUpperCase().padStart(8, "0");
 }
 
-/** The table's bytes for these rows (entrySeq 1..n in order) and their entries. */
-export function encodeEntryTable(rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], offsetsBytes: number): Buffer {
-  const n = rows.length;
-  if (entries.length !== n) throw new SessfmtError("E_INVALID_ARGUMENT", `entry table: ${n} rows but ${entries.length} entries`);
-  rows.forEach((r, i) => {
-    if (r.entrySeq !== i + 1) throw new SessfmtError("E_INVALID_ARGUMENT", `entry table: row ${i + 1} has entrySeq ${r.entrySeq}`);
-    if ((entries[i] as EntryTableInput).id !== r.entryId) throw new SessfmtError("E_INVALID_ARGUMENT", `entry table: row ${i + 1} is ${r.entryId}, the entry is ${(entries[i] as EntryTableInput).id}`);
+/** A table's contents before they are laid out (see assembleEntryTable). */
+interface TableParts {
+  n: number;
+  parents: Int32Array;
+  types: Uint8Array;
+  roles: Uint8Array;
+  /** The rest: n rows, the ids blob, the parent-ids blob. */
+  rest: Buffer;
+  idsBytes: number;
+  parentBytes: number;
+  uniqueIds: boolean;
+  /** Each segment's end, segmentSeq increasing. */
+  ends: [number, number][];
+  frameBytes: number;
+  offsetsBytes: number;
+}
+
+/** A number made of an id's length and first four bytes: lastSeqsOf compares ids by it first. */
+function idKey(b: Uint8Array, at: number, len: number): number {
+  let k = 0;
+  for (let j = 0; j < 4 && j < len; j++) k = k * 256 + (b[at + j] as number);
+  return len * 0x1_0000_0000 + k;
+}
+
+/** Write row fields at `at` of the rest. */
+function writeRow(rest: Buffer, at: number, r: OffsetIndexRow, idEnd: number, parentIdEnd: number): void {
+  rest.writeDoubleLE(r.byteOffset, at);
+  rest.writeUInt32LE(r.segmentSeq, at + 8);
+  rest.writeUInt32LE(r.frameSeq, at + 12);
+  rest.writeUInt32LE(r.byteLength, at + 16);
+  rest.writeUInt32LE(crcNumber(r.crc32c), at + 20);
+  rest.writeUInt32LE(idEnd, at + 24);
+  rest.writeUInt32LE(parentIdEnd, at + 28);
+}
+
+/** The file's bytes: header, directory and columns, checksums, then the rest. */
+function assembleEntryTable(p: TableParts): Buffer {
+  const { n, ends } = p;
+  const cols = directoryBytesFor(n, ends.length);
+  const head = Buffer.alloc(headBytesFor(n, ends.length));
+  ends.forEach(([seq, end], k) => {
+    head.writeDoubleLE(seq, HEADER_BYTES + SEGMENT_BYTES * k);
+    head.writeDoubleLE(end, HEADER_BYTES + SEGMENT_BYTES * k + 8);
   });
-  const ids = blob(entries.map((e) => e.id));
-  const parents = blob(entries.map((e) => e.parentId ?? ""));
-  const segs = segmentEnds(rows);
-  const head = headBytesFor(n, segs.ends.length);
-  const out = Buffer.alloc(head + ROW_BYTES * n + ids.bytes.length + parents.bytes.length);
-  segs.ends.forEach(([seq, end], k) => {
-    out.writeDoubleLE(seq, HEADER_BYTES + SEGMENT_BYTES * k);
-    out.writeDoubleLE(end, HEADER_BYTES + SEGMENT_BYTES * k + 8);
-  });
-  const cols = directoryBytesFor(n, segs.ends.length);
-  const resolved = resolveParents(entries);
-  rows.forEach((r, i) => {
-    const e = entries[i] as EntryTableInput;
-    out.writeInt32LE(resolved.parents[i] as number, cols + 4 * i);
-    out[cols + 4 * n + i] = typeCodeOf(e.type);
-    out[cols + 5 * n + i] = roleCodeOf(e.type, e.role);
-    const at = head + ROW_BYTES * i;
-    out.writeDoubleLE(r.byteOffset, at);
-    out.writeUInt32LE(r.segmentSeq, at + 8);
-    out.writeUInt32LE(r.frameSeq, at + 12);
-    out.writeUInt32LE(r.byteLength, at + 16);
-    out.writeUInt32LE(crcNumber(r.crc32c), at + 20);
-    out.writeUInt32LE(ids.ends[i] as number, at + 24);
-    out.writeUInt32LE(parents.ends[i] as number, at + 28);
-  });
-  ids.bytes.copy(out, head + ROW_BYTES * n);
-  parents.bytes.copy(out, head + ROW_BYTES * n + ids.bytes.length);
-  MAGIC.copy(out, 0);
-  out.writeUInt32LE(ENTRY_TABLE_VERSION, 8);
-  out.writeUInt32LE(n, 12);
-  out.writeDoubleLE(offsetsBytes, 16);
-  out.writeUInt32LE(ids.bytes.length, 24);
-  out.writeUInt32LE(parents.bytes.length, 28);
-  out.writeUInt32LE(resolved.uniqueIds ? FLAG_UNIQUE_IDS : 0, 32);
-  out.writeUInt32LE(segs.ends.length, 36);
-  out.writeDoubleLE(segs.total, 40);
-  const crcsAt = HEADER_BYTES + SEGMENT_BYTES * segs.ends.length;
+  // Columns are little-endian on disk and copied as the host lays them out (see SPEC 11.21).
+  Buffer.from(p.parents.buffer, p.parents.byteOffset, 4 * n).copy(head, cols);
+  head.set(p.types.subarray(0, n), cols + 4 * n);
+  head.set(p.roles.subarray(0, n), cols + 5 * n);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(ENTRY_TABLE_VERSION, 8);
+  head.writeUInt32LE(n, 12);
+  head.writeDoubleLE(p.offsetsBytes, 16);
+  head.writeUInt32LE(p.idsBytes, 24);
+  head.writeUInt32LE(p.parentBytes, 28);
+  head.writeUInt32LE(p.uniqueIds ? FLAG_UNIQUE_IDS : 0, 32);
+  head.writeUInt32LE(ends.length, 36);
+  head.writeDoubleLE(p.frameBytes, 40);
+  const crcsAt = HEADER_BYTES + SEGMENT_BYTES * ends.length;
   for (let k = 0; k < blockCountFor(n); k++) {
     const lo = k * BLOCK_ENTRIES;
     const hi = Math.min(n, lo + BLOCK_ENTRIES);
-    const crc = blockChecksum(out.subarray(cols + 4 * lo, cols + 4 * hi), out.subarray(cols + 4 * n + lo, cols + 4 * n + hi), out.subarray(cols + 5 * n + lo, cols + 5 * n + hi));
-    out.writeUInt32LE(crc, crcsAt + 4 * k);
+    const crc = blockChecksum(head.subarray(cols + 4 * lo, cols + 4 * hi), head.subarray(cols + 4 * n + lo, cols + 4 * n + hi), head.subarray(cols + 5 * n + lo, cols + 5 * n + hi));
+    head.writeUInt32LE(crc, crcsAt + 4 * k);
   }
-  out.writeUInt32LE(crc32(out.subarray(head)) >>> 0, REST_CRC_AT);
-  out.writeUInt32LE(directoryChecksum(out.subarray(0, cols)), CRC_AT);
-  return out;
+  head.writeUInt32LE(crc32(p.rest) >>> 0, REST_CRC_AT);
+  head.writeUInt32LE(directoryChecksum(head.subarray(0, cols)), CRC_AT);
+  return Buffer.concat([head, p.rest]);
+}
+
+/** Rows and entries agree, and are entrySeq first..first + n - 1 in order. */
+function checkInputs(rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], first: number): void {
+  if (entries.length !== rows.length) throw new SessfmtError("E_INVALID_ARGUMENT", `entry table: ${rows.length} rows but ${entries.length} entries`);
+  rows.forEach((r, i) => {
+    if (r.entrySeq !== first + i) throw new SessfmtError("E_INVALID_ARGUMENT", `entry table: row ${first + i} has entrySeq ${r.entrySeq}`);
+    if ((entries[i] as EntryTableInput).id !== r.entryId) throw new SessfmtError("E_INVALID_ARGUMENT", `entry table: row ${first + i} is ${r.entryId}, the entry is ${(entries[i] as EntryTableInput).id}`);
+  });
+}
+
+/** The table's bytes for these rows (entrySeq 1..n in order) and their entries. */
+export function encodeEntryTable(rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], offsetsBytes: number): Buffer {
+  checkInputs(rows, entries, 1);
+  const n = rows.length;
+  const ids = blob(entries.map((e) => e.id));
+  const parentIds = blob(entries.map((e) => e.parentId ?? ""));
+  const rest = Buffer.alloc(ROW_BYTES * n + ids.bytes.length + parentIds.bytes.length);
+  const types = new Uint8Array(n);
+  const roles = new Uint8Array(n);
+  rows.forEach((r, i) => {
+    const e = entries[i] as EntryTableInput;
+    types[i] = typeCodeOf(e.type);
+    roles[i] = roleCodeOf(e.type, e.role);
+    writeRow(rest, ROW_BYTES * i, r, ids.ends[i] as number, parentIds.ends[i] as number);
+  });
+  ids.bytes.copy(rest, ROW_BYTES * n);
+  parentIds.bytes.copy(rest, ROW_BYTES * n + ids.bytes.length);
+  const resolved = resolveParents(entries);
+  const segs = segmentEnds(rows);
+  return assembleEntryTable({
+    n,
+    parents: resolved.parents,
+    types,
+    roles,
+    rest,
+    idsBytes: ids.bytes.length,
+    parentBytes: parentIds.bytes.length,
+    uniqueIds: resolved.uniqueIds,
+    ends: segs.ends,
+    frameBytes: segs.total,
+    offsetsBytes,
+  });
 }
 
 /**
@@ -766,6 +822,115 @@ export class EntryTable {
     const utf8 = Buffer.from(id, "utf8");
     for (let i = this.count - 1; i >= 0; i--) if (this.idEquals(i, utf8)) return i + 1;
     return 0;
+  }
+
+  /**
+   * The entrySeq of the last entry with each of these ids (0: none), in one pass over the
+   * ids blob. Ids are compared by their first four bytes before any is decoded, so the
+   * pass costs about the same for one id or a thousand.
+   */
+  lastSeqsOf(ids: Iterable<string>): Map<string, number> {
+    const all = this.whole();
+    const out = new Map<string, number>();
+    const byKey = new Map<number, Buffer[]>();
+    for (const id of ids) {
+      out.set(id, 0);
+      const utf8 = Buffer.from(id, "utf8");
+      const key = idKey(utf8, 0, utf8.length);
+      byKey.set(key, [...(byKey.get(key) ?? []), utf8]);
+    }
+    if (byKey.size === 0) return out;
+    const idsAt = ROW_BYTES * this.count;
+    let s = 0;
+    for (let i = 0; i < this.count; i++) {
+      const e = all.readUInt32LE(ROW_BYTES * i + 24);
+      const cands = byKey.get(idKey(all, idsAt + s, e - s));
+      if (cands) {
+        for (const c of cands) {
+          if (c.length === e - s && all.compare(c, 0, c.length, idsAt + s, idsAt + e) === 0) out.set(c.toString("utf8"), i + 1);
+        }
+      }
+      s = e;
+    }
+    return out;
+  }
+
+  /** How many entries have each of these entrySeqs as their parentSeq (all blocks read). */
+  childCounts(seqs: ReadonlySet<number>): Map<number, number> {
+    const parents = this.parentSeq;
+    const out = new Map<number, number>();
+    for (const s of seqs) out.set(s, 0);
+    if (seqs.size === 0) return out;
+    for (let i = 0; i < this.count; i++) {
+      const p = parents[i] as number;
+      if (p > 0 && seqs.has(p)) out.set(p, (out.get(p) as number) + 1);
+    }
+    return out;
+  }
+
+  /**
+   * This table with entries appended (rows entrySeq count + 1 on, in order), without
+   * resolving the old entries' parents again: the same bytes encodeEntryTable makes from
+   * all entries. Undefined when the new entries would change an old entry's parentSeq — a
+   * new id equal to an old one (the later entry wins), or an old entry whose parent is
+   * missing (a new entry could be it) — and the whole table has to be made again.
+   */
+  appended(rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], offsetsBytes: number): Buffer | undefined {
+    checkInputs(rows, entries, this.count + 1);
+    const n0 = this.count;
+    const all = this.whole();
+    const oldParents = this.parentSeq;
+    if (oldParents.includes(-1)) return undefined;
+    const newSeqOf = new Map<string, number>();
+    entries.forEach((e, j) => newSeqOf.set(e.id, n0 + j + 1));
+    const wanted = new Set<string>(newSeqOf.keys());
+    for (const e of entries) if (e.parentId !== null && !newSeqOf.has(e.parentId)) wanted.add(e.parentId);
+    const oldSeqOf = this.lastSeqsOf(wanted);
+    for (const id of newSeqOf.keys()) if ((oldSeqOf.get(id) as number) > 0) return undefined;
+
+    const n = n0 + rows.length;
+    const parents = new Int32Array(n);
+    parents.set(oldParents.subarray(0, n0));
+    const types = new Uint8Array(n);
+    types.set(this.types.subarray(0, n0));
+    const roles = new Uint8Array(n);
+    roles.set(this.roles.subarray(0, n0));
+    const ids = blob(entries.map((e) => e.id));
+    const parentIds = blob(entries.map((e) => e.parentId ?? ""));
+    const rest = Buffer.alloc(all.length + ROW_BYTES * rows.length + ids.bytes.length + parentIds.bytes.length);
+    const rowsEnd = ROW_BYTES * n;
+    all.copy(rest, 0, 0, ROW_BYTES * n0);
+    all.copy(rest, rowsEnd, ROW_BYTES * n0, ROW_BYTES * n0 + this.idsBytes);
+    ids.bytes.copy(rest, rowsEnd + this.idsBytes);
+    const parentsAt = rowsEnd + this.idsBytes + ids.bytes.length;
+    all.copy(rest, parentsAt, ROW_BYTES * n0 + this.idsBytes);
+    parentIds.bytes.copy(rest, parentsAt + this.parentBytes);
+    const ends = new Map(this.ends);
+    let frameBytes = this.frameBytes;
+    rows.forEach((r, j) => {
+      const e = entries[j] as EntryTableInput;
+      const i = n0 + j;
+      parents[i] = e.parentId === null || e.parentId === e.id ? 0 : (newSeqOf.get(e.parentId) ?? oldSeqOf.get(e.parentId) ?? 0) || -1;
+      types[i] = typeCodeOf(e.type);
+      roles[i] = roleCodeOf(e.type, e.role);
+      writeRow(rest, ROW_BYTES * i, r, this.idsBytes + (ids.ends[j] as number), this.parentBytes + (parentIds.ends[j] as number));
+      frameBytes += r.byteLength;
+      const end = r.byteOffset + r.byteLength;
+      if (end > (ends.get(r.segmentSeq) ?? 0)) ends.set(r.segmentSeq, end);
+    });
+    return assembleEntryTable({
+      n,
+      parents,
+      types,
+      roles,
+      rest,
+      idsBytes: this.idsBytes + ids.bytes.length,
+      parentBytes: this.parentBytes + parentIds.bytes.length,
+      uniqueIds: this.uniqueIds && newSeqOf.size === entries.length,
+      ends: [...ends].sort((a, b) => a[0] - b[0]),
+      frameBytes,
+      offsetsBytes,
+    });
   }
 
   /**

@@ -5,7 +5,8 @@ import type { OffsetIndexRow } from "./index-row.js";
 import { segmentRelPath } from "./layout.js";
 import { listSegmentFiles, readCheckpoints } from "./artifacts.js";
 import { SegmentReader } from "./segment-reader.js";
-import type { ManifestCounters, ManifestInvariants, StoreHead } from "./manifest.js";
+import { INVARIANT_KEYS, type Manifest, type ManifestCounters, type ManifestInvariants, type StoreHead } from "./manifest.js";
+import type { EntryTable } from "./entry-table.js";
 import type { ReadStats } from "./read-stats.js";
 
 /**
@@ -173,6 +174,147 @@ export async function collectStoreFacts(root: string, rows: readonly OffsetIndex
       branchHeadsIndexed,
       checkpointsMonotonic: cps.problems.length === 0,
       hashChainValid: chainComplete && chain === opts.expectedChain,
+    },
+  };
+}
+
+/** What extendStoreFacts starts from: the store as the last manifest described it, and what was appended. */
+export interface ExtendInput {
+  /** The manifest before the append. */
+  prev: Manifest;
+  /** The rows before the append, and the table that describes exactly them. */
+  oldRows: readonly OffsetIndexRow[];
+  table: EntryTable;
+  /** The chain after the old rows, as the fingerprint recorded it (the writer continued it). */
+  oldChain: string;
+  newRows: readonly OffsetIndexRow[];
+  /** The chain the writer computed after the new rows. */
+  expectedChain: string;
+  stats?: ReadStats;
+}
+
+/**
+ * The store's facts after an append, from the previous manifest's facts and the appended
+ * frames: only the new frames' fixed fields are read (and checked as collectStoreFacts
+ * checks every frame's), the segment sizes and checkpoints are looked at again, and the
+ * old entries' parents come from the entry table. Undefined — collect them all again —
+ * unless the previous manifest describes exactly the old rows (count, head, last CRC,
+ * bytes, segments, chain) with every invariant holding, and the table's ids are unique.
+ * The old frames are not read again: the manifest records what was checked when each
+ * frame was written; `validate` reads them all.
+ */
+export async function extendStoreFacts(root: string, x: ExtendInput): Promise<StoreFacts | undefined> {
+  const { prev, oldRows, table, newRows } = x;
+  const last = oldRows[oldRows.length - 1];
+  const carried =
+    INVARIANT_KEYS.every((k) => prev.invariants[k]) &&
+    table.uniqueIds &&
+    table.count === oldRows.length &&
+    prev.counters.entriesTotal === oldRows.length &&
+    prev.counters.bytesTotal === table.totalFrameBytes() &&
+    prev.files.segmentCount === table.segmentEnds().size &&
+    prev.integrity.chainHash === x.oldChain &&
+    prev.integrity.lastCrc32c === (last ? last.crc32c : "00000000") &&
+    prev.head.entrySeq === (last?.entrySeq ?? 0) &&
+    prev.head.entryId === (last?.entryId ?? "") &&
+    prev.head.segmentSeq === (last?.segmentSeq ?? 0);
+  if (!carried) return undefined;
+  const heads = readFrameHeads(root, newRows, x.stats);
+  const segments = await listSegmentFiles(root);
+  const sizes = new Map(segments.map((s) => [s.segmentSeq, s.size]));
+
+  // The new rows continue the old ones: gapless in their segments, inside them, agreeing with their frames.
+  const ends = new Map(table.segmentEnds());
+  let withinBounds = true;
+  let monotonicEntrySeq = true;
+  let monotonicSegmentSeq = true;
+  let curSeg = last?.segmentSeq ?? -1;
+  let expectFrame = last ? last.frameSeq + 1 : 1;
+  let expectOffset = last ? last.byteOffset + last.byteLength : 0;
+  let bytes = prev.counters.bytesTotal;
+  newRows.forEach((r, j) => {
+    if (r.entrySeq !== oldRows.length + j + 1) monotonicEntrySeq = false;
+    if (r.segmentSeq < curSeg) monotonicSegmentSeq = false;
+    if (r.segmentSeq !== curSeg) {
+      curSeg = r.segmentSeq;
+      expectFrame = 1;
+      expectOffset = 0;
+    }
+    const size = sizes.get(r.segmentSeq);
+    const end = r.byteOffset + r.byteLength;
+    if (size === undefined || end > size || r.frameSeq !== expectFrame || r.byteOffset !== expectOffset) withinBounds = false;
+    const h = heads[j];
+    if (!h || h.entrySeq !== r.entrySeq || h.entryId !== r.entryId || h.segmentSeq !== r.segmentSeq || h.frameSeq !== r.frameSeq) withinBounds = false;
+    ends.set(r.segmentSeq, Math.max(ends.get(r.segmentSeq) ?? 0, end));
+    expectFrame = r.frameSeq + 1;
+    expectOffset = end;
+    bytes += r.byteLength;
+  });
+  const branchHeadsIndexed = segments.every((s) => s.size === (ends.get(s.segmentSeq) ?? 0)) && [...ends.keys()].every((k) => sizes.has(k));
+
+  // Parents: a new entry's among the new ids, else the old ones (each old parent exists: parentLinksClosed held).
+  const newIds = new Set(newRows.map((r) => r.entryId));
+  const lookups = new Set<string>(newIds);
+  for (const h of heads) if (h?.parentEntryId !== undefined && !newIds.has(h.parentEntryId)) lookups.add(h.parentEntryId);
+  const oldSeqOf = table.lastSeqsOf(lookups);
+  // A new id equal to an old one: counting children by id would merge two entries; count them all again.
+  if ([...newIds].some((id) => (oldSeqOf.get(id) as number) > 0) || newIds.size !== newRows.length) return undefined;
+  let parentLinksClosed = true;
+  const oldParentSeqs = new Set<number>();
+  for (const h of heads) {
+    const p = h?.parentEntryId;
+    if (p === undefined || newIds.has(p)) continue;
+    const seq = oldSeqOf.get(p) as number;
+    if (seq === 0) parentLinksClosed = false;
+    else oldParentSeqs.add(seq);
+  }
+  // Children an old parent already had: its children by parentSeq, and itself when it names itself (parentSeq 0).
+  const oldKids = table.childCounts(oldParentSeqs);
+  const kids = new Map<string, number>();
+  let branches = prev.counters.branchesTotal;
+  for (const h of heads) {
+    const p = h?.parentEntryId;
+    if (p === undefined) continue;
+    let had = kids.get(p);
+    if (had === undefined) {
+      const seq = newIds.has(p) ? 0 : (oldSeqOf.get(p) as number);
+      had = seq > 0 ? (oldKids.get(seq) as number) + (table.parentId(seq - 1) === p ? 1 : 0) : 0;
+    }
+    if (had + 1 === 2) branches++;
+    kids.set(p, had + 1);
+  }
+
+  let chain = x.oldChain;
+  let chainComplete = true;
+  for (const h of heads) {
+    if (!h) {
+      chainComplete = false;
+      break;
+    }
+    chain = chainStep(chain, h.payloadSha256);
+  }
+  const cps = await readCheckpoints(root);
+  const tail = newRows[newRows.length - 1] ?? last;
+  return {
+    counters: {
+      entriesTotal: oldRows.length + newRows.length,
+      messagesTotal: prev.counters.messagesTotal + heads.filter((h) => h?.entryType === "message").length,
+      branchesTotal: branches,
+      compactionsTotal: prev.counters.compactionsTotal + heads.filter((h) => h?.entryType === "compaction").length,
+      bytesTotal: bytes,
+    },
+    segmentCount: ends.size,
+    head: tail ? { segmentSeq: tail.segmentSeq, entrySeq: tail.entrySeq, entryId: tail.entryId } : { segmentSeq: 0, entrySeq: 0, entryId: "" },
+    chainHash: chain,
+    lastCrc32c: tail ? tail.crc32c : "00000000",
+    invariants: {
+      parentLinksClosed,
+      monotonicEntrySeq,
+      monotonicSegmentSeq,
+      indexWithinSegmentBounds: withinBounds,
+      branchHeadsIndexed,
+      checkpointsMonotonic: cps.problems.length === 0,
+      hashChainValid: chainComplete && chain === x.expectedChain,
     },
   };
 }

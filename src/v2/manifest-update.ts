@@ -1,6 +1,6 @@
 import { SessfmtError } from "../format/errors.js";
 import { readManifestFile, writeManifestFile } from "./artifacts.js";
-import { collectStoreFacts, type FrameHeadFacts } from "./facts.js";
+import { collectStoreFacts, type FrameHeadFacts, type StoreFacts } from "./facts.js";
 import { readFingerprint } from "./fingerprint.js";
 import { readHeaderLine } from "./source-file.js";
 import type { OffsetIndexRow } from "./index-row.js";
@@ -15,6 +15,8 @@ export interface PublishManifestOptions {
   /** Keep this createdAt (default: the existing manifest's, else now). */
   createdAt?: string;
   heads?: (FrameHeadFacts | undefined)[];
+  /** The facts, already established (extendStoreFacts after an append); else collected here. */
+  facts?: StoreFacts;
   /** The JSONL, whose header gives the session id when nothing in the root does. */
   file?: string;
 }
@@ -22,7 +24,7 @@ export interface PublishManifestOptions {
 /**
  * Recompute the store's facts and write manifest.json atomically. createdAt survives from
  * the previous manifest; every counter, the head, the chain and the invariants come from
- * collectStoreFacts.
+ * collectStoreFacts (or from `facts`, when the caller extended the previous ones).
  */
 export async function publishManifest(root: string, rows: readonly OffsetIndexRow[], opts: PublishManifestOptions): Promise<Manifest> {
   const prev = await readManifestFile(root);
@@ -42,7 +44,7 @@ export async function publishManifest(root: string, rows: readonly OffsetIndexRo
   if (sessionId === undefined || sessionId.length === 0) {
     throw new SessfmtError("E_SIDECAR_CORRUPT", "cannot write the manifest: the session id is unknown (no manifest, no source fingerprint)", { file: root });
   }
-  const facts = await collectStoreFacts(root, rows, { expectedChain: opts.expectedChain, heads: opts.heads });
+  const facts = opts.facts ?? (await collectStoreFacts(root, rows, { expectedChain: opts.expectedChain, heads: opts.heads }));
   const now = opts.now.toISOString();
   const m: Manifest = {
     schema: MANIFEST_SCHEMA,

@@ -121,6 +121,33 @@ export class PrefixHasher {
   }
 }
 
+/**
+ * SHA-256 of a prefix of a file that grows: the hash of [0, a), then of [0, b) for b >= a,
+ * each byte read and hashed once. A sync hashes the indexed prefix to check it, frames the
+ * lines after it, then records the hash of the longer prefix: the bytes it checked plus
+ * the ones it framed, not a second read of the whole file (which could also see bytes that
+ * changed after the check, and record a hash the sidecar does not match).
+ */
+export class GrowingPrefixHash {
+  private readonly h = createHash("sha256");
+  private pos = 0;
+
+  constructor(readonly file: string) {}
+
+  /** Bytes hashed so far: the prefix [0, hashed). */
+  get hashed(): number {
+    return this.pos;
+  }
+
+  /** The hash of [0, end); `end` may not be below the bytes already hashed. */
+  async digestTo(end: number, signal?: AbortSignal): Promise<string> {
+    if (end < this.pos) throw new SessfmtError("E_INVALID_ARGUMENT", `cannot hash [0, ${end}) after [0, ${this.pos})`, { file: this.file });
+    if (end > this.pos) await hashRange(this.h, this.file, this.pos, end, signal);
+    this.pos = end;
+    return this.h.copy().digest("hex");
+  }
+}
+
 /** Add bytes [start, end) of a file to `h`. */
 async function hashRange(h: Hash, file: string, start: number, end: number, signal?: AbortSignal): Promise<void> {
   const fd = openForReading(file, "cannot open");

@@ -6,16 +6,17 @@ import { listSegmentFiles } from "./artifacts.js";
 import { buildSidecar, requireV3, type CreateSidecarOptions } from "./create.js";
 import { cutStoreBack } from "./cut-back.js";
 import { chainOf } from "./hash.js";
-import { readFrameHeads } from "./facts.js";
+import { extendStoreFacts, readFrameHeads } from "./facts.js";
+import { readManifestFile } from "./artifacts.js";
 import { checkFreshness, fingerprintOf, linesOf, prefixEnd, readFingerprint, writeFingerprint, type Freshness, type FreshnessCheck, type PrefixEnd } from "./fingerprint.js";
 import { readIndexFile } from "./index-file.js";
-import { readEntryTable, remakeEntryTable, writeEntryTable } from "./entry-table-io.js";
-import type { EntryTableInput } from "./entry-table.js";
+import { readEntryTable, remakeEntryTable, writeEntryTableBytes } from "./entry-table-io.js";
+import { encodeEntryTable, type EntryTableInput } from "./entry-table.js";
 import { inRoot } from "./layout.js";
 import { publishManifest } from "./manifest-update.js";
 import { quarantineFile, truncateFile } from "./fs-safe.js";
 import { SegmentWriter, writerStateAfter, type SegmentWriterOptions } from "./segment-writer.js";
-import { readHeaderLine, readRange } from "./source-file.js";
+import { GrowingPrefixHash, readHeaderLine, readRange } from "./source-file.js";
 import { payloadSha256 } from "./hash.js";
 import { resolveTarget } from "./target.js";
 import { checkRealDir } from "./fs-safe.js";
@@ -125,7 +126,9 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
   }
   const indexSize = repaired.length > 0 ? (await readIndexFile(root)).size : idx.size;
 
-  const freshness = await checkFreshness(jsonl, fp, opts.check ?? "full", opts.signal);
+  // The prefix is hashed once: checked here, and continued with the new lines for the new fingerprint.
+  const prefixHash = new GrowingPrefixHash(jsonl);
+  const freshness = await checkFreshness(jsonl, fp, opts.check ?? "full", opts.signal, (end) => prefixHash.digestTo(end, opts.signal));
   if (freshness.state === "stale" || freshness.state === "unknown") return stale(freshness, fp.chainHash, rows.length);
 
   let st;
@@ -190,17 +193,34 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
     return { root, file: jsonl, action: "none", freshness, appended: 0, skippedLines: skipped, repaired, entries: rows.length, chainHash: fp.chainHash };
   }
   await writer.commit();
+  const oldChain = fp.chainHash;
   const allRows = [...rows, ...writer.rows];
-  if (table && table.count === rows.length) await writeEntryTable(root, allRows, [...table.inputs(), ...added], writer.state.indexBytes);
-  else await remakeEntryTable(root, opts.signal);
+  if (table && table.count === rows.length) {
+    const bytes = table.appended(writer.rows, added, writer.state.indexBytes) ?? encodeEntryTable(allRows, [...table.inputs(), ...added], writer.state.indexBytes);
+    await writeEntryTableBytes(root, bytes);
+  } else await remakeEntryTable(root, opts.signal);
   const header = await readHeaderLine(jsonl);
   fp = await fingerprintOf(
     jsonl,
     prefix,
-    { sessionId: fp.sessionId, headerSha256: payloadSha256(header.bytes), entryCount: allRows.length, chainHash: writer.state.chainHash, sourceSize: st.size, sourceMtimeMs: st.mtimeMs, now: now() },
+    {
+      sessionId: fp.sessionId,
+      headerSha256: payloadSha256(header.bytes),
+      entryCount: allRows.length,
+      chainHash: writer.state.chainHash,
+      sourceSize: st.size,
+      sourceMtimeMs: st.mtimeMs,
+      now: now(),
+      indexedSha256: await prefixHash.digestTo(prefix.end, opts.signal),
+    },
     opts.signal,
   );
   await writeFingerprint(root, fp);
-  await publishManifest(root, allRows, { sessionId: fp.sessionId, expectedChain: writer.state.chainHash, now: now() });
+  const prev = table && table.count === rows.length && repaired.length === 0 ? await readManifestFile(root) : undefined;
+  const facts =
+    prev?.state === "ok" && table
+      ? await extendStoreFacts(root, { prev: prev.manifest, oldRows: rows, table, oldChain, newRows: writer.rows, expectedChain: writer.state.chainHash })
+      : undefined;
+  await publishManifest(root, allRows, { sessionId: fp.sessionId, expectedChain: writer.state.chainHash, now: now(), ...(facts ? { facts } : {}) });
   return { root, file: jsonl, action: appended > 0 ? "appended" : "none", freshness, appended, skippedLines: skipped, repaired, entries: allRows.length, chainHash: writer.state.chainHash };
 }

@@ -603,3 +603,61 @@ describe("11.21 Entry table: property", () => {
     );
   });
 });
+
+describe("11.21 Entry table: appending", () => {
+  /** Entries with ids from a small set (repeats), and parents of every kind; cut into old and new at `k`. */
+  const appendArb = fc
+    .array(
+      fc.record({
+        id: fc.oneof(fc.nat({ max: 40 }).map((n) => `i${n}`), fc.constantFrom("é😀", "x")),
+        parent: fc.oneof(
+          { weight: 6, arbitrary: fc.constant<"prev">("prev") },
+          { weight: 2, arbitrary: fc.nat({ max: 40 }).map((n) => `i${n}`) },
+          { weight: 1, arbitrary: fc.constantFrom<"null" | "self" | "missing">("null", "self", "missing") },
+        ),
+        kind: fc.nat({ max: 7 }),
+      }),
+      { minLength: 1, maxLength: 60 },
+    )
+    .chain((spec) => fc.tuple(fc.constant(spec), fc.nat({ max: spec.length })));
+
+  it("gives the bytes encoding every entry at once gives, and declines only when an old entry's parent would change", () => {
+    let taken = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(appendArb, ([spec, k]) => {
+        runs++;
+        const inputs: EntryTableInput[] = spec.map((s, i) => {
+          const parentId = s.parent === "null" ? null : s.parent === "self" ? s.id : s.parent === "missing" ? "gone" : s.parent === "prev" ? (i === 0 ? null : (spec[i - 1] as { id: string }).id) : s.parent;
+          const type = ["message", "compaction", "model_change", "label"][s.kind % 4] as string;
+          return type === "message" ? { id: s.id, parentId, type, role: ["user", "assistant"][s.kind % 2] as string } : { id: s.id, parentId, type };
+        });
+        const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1 + Math.floor(i / 7), frameSeq: 1 + (i % 7), byteOffset: (i % 7) * 50, byteLength: 50, crc32c: "E3069283" }));
+        const old = EntryTable.fromBytes(encodeEntryTable(rows.slice(0, k), inputs.slice(0, k), 10 * k));
+        const out = old.appended(rows.slice(k), inputs.slice(k), 10 * spec.length);
+        const oldIds = new Set(inputs.slice(0, k).map((e) => e.id));
+        const oldParentMissing = inputs.slice(0, k).some((e) => e.parentId !== null && e.parentId !== e.id && !oldIds.has(e.parentId));
+        const collides = inputs.slice(k).some((e) => oldIds.has(e.id));
+        expect(out === undefined).toBe(oldParentMissing || collides);
+        if (out) {
+          taken++;
+          expect(out.equals(encodeEntryTable(rows, inputs, 10 * spec.length))).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 20261121 },
+    );
+    // The fast path is the common one, not a corner the property never reaches.
+    expect(taken).toBeGreaterThan(runs / 4);
+  });
+
+  it("refuses rows that do not continue the table", () => {
+    const inputs: EntryTableInput[] = [
+      { id: "a", parentId: null, type: "message", role: "user" },
+      { id: "b", parentId: "a", type: "message", role: "assistant" },
+    ];
+    const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "0000ABCD" }));
+    const t = EntryTable.fromBytes(encodeEntryTable(rows.slice(0, 1), inputs.slice(0, 1), 1));
+    expect(() => t.appended([{ ...(rows[1] as OffsetIndexRow), entrySeq: 3 }], inputs.slice(1), 2)).toThrow(/entrySeq/);
+    expect(() => t.appended(rows.slice(1), [{ ...(inputs[1] as EntryTableInput), id: "c" }], 2)).toThrow(/the entry is c/);
+  });
+});

@@ -6,11 +6,19 @@ import { appendFileSync, copyFileSync, readFileSync, readdirSync, statSync, trun
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createV2SidecarFromJsonl, openSidecar, readFingerprint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
+import fc from "fast-check";
+import { readManifestFile } from "../../src/v2/artifacts.js";
+import { EntryTable, encodeEntryTable } from "../../src/v2/entry-table.js";
+import { readEntryTable } from "../../src/v2/entry-table-io.js";
+import { collectStoreFacts, extendStoreFacts } from "../../src/v2/facts.js";
+import { readIndexFile } from "../../src/v2/index-file.js";
+import type { OffsetIndexRow } from "../../src/v2/index-row.js";
 import { copyFixture, fixedClock, HEADER, linear, msg, rejectsWith, Scratch, writeSession, fileHashes } from "./helpers.js";
 
 const scratch = new Scratch();
 afterAll(() => scratch.remove());
 
+const propertyRuns = (n: number): number => Number(process.env.SESSFMT_V2_RUNS) || n;
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
 describe("11.9 Source fingerprint", () => {
@@ -161,6 +169,113 @@ describe("11.13 Sync", () => {
     const file = writeSession(dir, [HEADER, ...linear(2)]);
     await rejectsWith(syncSidecar(file), "E_SIDECAR_MISSING");
     expect(await syncSidecar(file, { rebuild: true })).toMatchObject({ action: "rebuilt", entries: 2 });
+  });
+});
+
+describe("11.13 Sync: the manifest after an append", () => {
+  /** Entries with repeated ids and parents of every kind, compactions and messages; the first `k` are created, the rest synced. */
+  const specArb = fc
+    .array(
+      fc.record({
+        id: fc.nat({ max: 30 }),
+        parent: fc.oneof(
+          { weight: 6, arbitrary: fc.constant<"prev">("prev") },
+          { weight: 2, arbitrary: fc.nat({ max: 30 }) },
+          { weight: 1, arbitrary: fc.constantFrom<"null" | "self" | "missing">("null", "self", "missing") },
+        ),
+        compaction: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 40 },
+    )
+    .chain((spec) => fc.tuple(fc.constant(spec), fc.nat({ max: spec.length }), fc.integer({ min: 300, max: 2000 })));
+
+  it("carries the previous manifest's facts forward when they describe the old rows, giving the facts a full count gives", async () => {
+    let carried = 0;
+    let tried = 0;
+    await fc.assert(
+      fc.asyncProperty(specArb, async ([spec, k, segmentBytes]) => {
+        tried++;
+        const lines = spec.map((s, i) => {
+          const id = `i${s.id}`;
+          const parentId = s.parent === "null" ? null : s.parent === "self" ? id : s.parent === "missing" ? "gone" : s.parent === "prev" ? (i === 0 ? null : `i${(spec[i - 1] as { id: number }).id}`) : `i${s.parent}`;
+          return s.compaction ? { type: "compaction", id, parentId, timestamp: "2025-01-01T00:00:01.000Z", summary: "s", firstKeptEntryId: id, tokensBefore: 1 } : msg(id, parentId, `t${i}`, i % 2 ? "assistant" : "user");
+        });
+        const file = writeSession(scratch.sub(), [HEADER, ...lines.slice(0, k)]);
+        const created = await createV2SidecarFromJsonl(file, { segmentBytes, verify: false });
+        const root = created.root;
+        const prev = await readManifestFile(root);
+        const oldRows = (await readIndexFile(root)).rows;
+        const table = (await readEntryTable(root)).table;
+        const fp = await readFingerprint(root);
+        appendFileSync(file, lines.slice(k).map((l) => `${JSON.stringify(l)}\n`).join(""));
+        await syncSidecar(file, { segmentBytes });
+        const allRows = (await readIndexFile(root)).rows;
+        const written = await readManifestFile(root);
+        if (prev.state !== "ok" || written.state !== "ok" || fp.state !== "ok" || !table) throw new Error("the store did not read back");
+        const m = written.manifest;
+        const full = await collectStoreFacts(root, allRows, { expectedChain: m.integrity.chainHash });
+        // What sync wrote is what counting everything again gives.
+        expect({ counters: m.counters, segmentCount: m.files.segmentCount, head: m.head, chainHash: m.integrity.chainHash, lastCrc32c: m.integrity.lastCrc32c, invariants: m.invariants }).toEqual({
+          counters: full.counters,
+          segmentCount: full.segmentCount,
+          head: full.head,
+          chainHash: full.chainHash,
+          lastCrc32c: full.lastCrc32c,
+          invariants: full.invariants,
+        });
+        const ext = await extendStoreFacts(root, { prev: prev.manifest, oldRows, table, oldChain: fp.fingerprint.chainHash, newRows: allRows.slice(oldRows.length), expectedChain: m.integrity.chainHash });
+        if (ext) {
+          carried++;
+          expect(ext).toEqual(full);
+        } else {
+          // Declined only for a store whose facts cannot be carried: an invariant broken or an id used twice.
+          const ids = allRows.map((r) => r.entryId);
+          expect(Object.values(prev.manifest.invariants).every(Boolean) && new Set(ids).size === ids.length).toBe(false);
+        }
+      }),
+      { numRuns: propertyRuns(40), seed: 20261121 },
+    );
+    expect(carried).toBeGreaterThan(tried / 4);
+  });
+
+  it("does not carry facts a previous manifest got wrong or that describe other rows: they are counted again", async () => {
+    const file = writeSession(scratch.sub(), [HEADER, ...linear(6)]);
+    const { root } = await createV2SidecarFromJsonl(file, { verify: false });
+    const prev = await readManifestFile(root);
+    const rows = (await readIndexFile(root)).rows;
+    const table = (await readEntryTable(root)).table;
+    if (prev.state !== "ok" || !table) throw new Error("the store did not read back");
+    const m = prev.manifest;
+    const base = { oldRows: rows.slice(0, 5), table: EntryTable.fromBytes(encodeEntryTable(rows.slice(0, 5), table.inputs().slice(0, 5), 1)), newRows: rows.slice(5), expectedChain: m.integrity.chainHash };
+    const prev5 = { ...m, counters: { ...m.counters, entriesTotal: 5, bytesTotal: m.counters.bytesTotal - (rows[5] as OffsetIndexRow).byteLength, messagesTotal: 5 }, head: { ...m.head, entrySeq: 5, entryId: "e5" }, integrity: { ...m.integrity, chainHash: "c".repeat(64), lastCrc32c: (rows[4] as OffsetIndexRow).crc32c } };
+    const ok = await extendStoreFacts(root, { ...base, prev: prev5, oldChain: "c".repeat(64) });
+    expect(ok?.counters).toEqual(m.counters);
+    expect(ok?.invariants.hashChainValid).toBe(false); // the chain was continued from the (made-up) old one
+    expect(await extendStoreFacts(root, { ...base, prev: { ...prev5, invariants: { ...m.invariants, hashChainValid: false } }, oldChain: "c".repeat(64) })).toBeUndefined();
+    expect(await extendStoreFacts(root, { ...base, prev: { ...prev5, counters: { ...prev5.counters, entriesTotal: 4 } }, oldChain: "c".repeat(64) })).toBeUndefined();
+    expect(await extendStoreFacts(root, { ...base, prev: prev5, oldChain: "d".repeat(64) })).toBeUndefined();
+    expect(await extendStoreFacts(root, { ...base, prev: { ...prev5, head: { ...prev5.head, entryId: "e4" } }, oldChain: "c".repeat(64) })).toBeUndefined();
+  });
+
+  it("counts an entry that names itself as its parent among that id's children, as a full count does", async () => {
+    const file = writeSession(scratch.sub(), [HEADER, msg("a", null), msg("b", "b"), msg("c", "a")]);
+    await createV2SidecarFromJsonl(file, { verify: false });
+    appendFileSync(file, `${JSON.stringify(msg("d", "b"))}\n${JSON.stringify(msg("e", "a"))}\n`);
+    const rep = await syncSidecar(file);
+    const m = await readManifestFile(rep.root);
+    // b: itself and d; a: c and e.
+    expect(m.state === "ok" && m.manifest.counters.branchesTotal).toBe(2);
+    expect(m.state === "ok" && m.manifest.invariants.parentLinksClosed).toBe(true);
+  });
+
+  it("hashes the JSONL once: the prefix checked, then continued with the lines framed", async () => {
+    const file = writeSession(scratch.sub(), [HEADER, ...linear(50)]);
+    await createV2SidecarFromJsonl(file, { verify: false });
+    appendFileSync(file, `${JSON.stringify(msg("n1", "e50"))}\n`);
+    const rep = await syncSidecar(file);
+    expect(rep.appended).toBe(1);
+    const fp = await readFingerprint(rep.root);
+    expect(fp.state === "ok" && fp.fingerprint.indexedSha256).toBe(sha(readFileSync(file)));
   });
 });
 
