@@ -24,6 +24,10 @@ export function datasets(profile, dataDir) {
   for (const mb of new Set([...profile.sidecarMb, profile.migrateMb])) {
     sets[`sidecar-${mb}mb`] = { kind: "session-copy", from: `session-${mb}mb`, sidecar: true, file: join(v2, `sidecar-${mb}mb`, `session-${mb}mb.jsonl`) };
   }
+  // Sync scenarios append to their copy on every run: never the copies the open scenarios read.
+  for (const mb of profile.sidecarMb) {
+    sets[`sync-${mb}mb`] = { kind: "session-copy", from: `session-${mb}mb`, sidecar: true, file: join(v2, `sync-${mb}mb`, `session-${mb}mb.jsonl`) };
+  }
   sets[`migrate-${profile.migrateMb}mb`] = { kind: "session-copy", from: `session-${profile.migrateMb}mb`, sidecar: false, file: join(v2, `migrate-${profile.migrateMb}mb`, `session-${profile.migrateMb}mb.jsonl`) };
   sets["archive-v2"] = { kind: "archive-copy", from: "archive", root: join(v2, `archive-${profile.archiveFiles}`) };
   return sets;
@@ -153,6 +157,24 @@ export function scenarios(profile, data, tmpDir) {
     },
     goals: [{ metric: "rateRatio", min: 0.3, text: ">= 0.3x sha256sum" }],
   });
+  // Not a target: a sync after one append costs one hash of the file (the full freshness
+  // check), whatever the session's size; sha256sum of the same file is that floor.
+  for (const mb of profile.sidecarMb) {
+    const syncFile = data[`sync-${mb}mb`].file;
+    out.push({
+      id: `sidecar-sync-append-${mb}mb`,
+      target: "info",
+      title: `sidecar sync after one appended entry, ${sizeText(mb)}`,
+      data: [`sync-${mb}mb`],
+      rate: true,
+      rateUnit: "MB/s",
+      variants: {
+        sessfmt: { label: "syncSidecar, full check (the append before it untimed)", argv: node("sidecar-sync.mjs", syncFile) },
+        baseline: { label: "sha256sum <file> (process wall time)", argv: ["sha256sum", syncFile], rateFile: syncFile },
+      },
+      goals: [],
+    });
+  }
   // Target 6: verify of the migrated archive through the CLI, 2 jobs against 1.
   const archiveV2 = data["archive-v2"].root;
   out.push({
