@@ -204,11 +204,15 @@ interface TableParts {
   offsetsBytes: number;
 }
 
-/** A number made of an id's length and first four bytes: lastSeqsOf compares ids by it first. */
+/**
+ * A number made of an id's length and a hash (32-bit FNV-1a) of its bytes: lastSeqsOf
+ * compares ids by it first. All the bytes, not a prefix: ids often share their first
+ * bytes ("msg_0001", "msg_0002"), and a prefix would put them all in one bucket.
+ */
 function idKey(b: Uint8Array, at: number, len: number): number {
-  let k = 0;
-  for (let j = 0; j < 4 && j < len; j++) k = k * 256 + (b[at + j] as number);
-  return len * 0x1_0000_0000 + k;
+  let h = 0x811c9dc5;
+  for (let j = 0; j < len; j++) h = Math.imul(h ^ (b[at + j] as number), 0x01000193);
+  return len * 0x1_0000_0000 + (h >>> 0);
 }
 
 /** Write row fields at `at` of the rest. */
@@ -826,18 +830,24 @@ export class EntryTable {
 
   /**
    * The entrySeq of the last entry with each of these ids (0: none), in one pass over the
-   * ids blob. Ids are compared by their first four bytes before any is decoded, so the
-   * pass costs about the same for one id or a thousand.
+   * ids blob. Ids are compared by length and hash (idKey) before their bytes are, and none
+   * is decoded, so the pass costs about the same for one id or a thousand. Undefined when
+   * an id has a lone surrogate or U+FFFD, which the blob's UTF-8 cannot tell apart.
    */
-  lastSeqsOf(ids: Iterable<string>): Map<string, number> {
+  lastSeqsOf(ids: Iterable<string>): Map<string, number> | undefined {
     const all = this.whole();
     const out = new Map<string, number>();
-    const byKey = new Map<number, Buffer[]>();
+    const byKey = new Map<number, { id: string; utf8: Buffer }[]>();
     for (const id of ids) {
       out.set(id, 0);
       const utf8 = Buffer.from(id, "utf8");
+      // A lone surrogate has no UTF-8: the blob holds U+FFFD for it, so bytes cannot tell
+      // such an id from one with a real U+FFFD, which the table's strings did.
+      if (id.includes("\uFFFD") || utf8.toString("utf8") !== id) return undefined;
       const key = idKey(utf8, 0, utf8.length);
-      byKey.set(key, [...(byKey.get(key) ?? []), utf8]);
+      const same = byKey.get(key);
+      if (same) same.push({ id, utf8 });
+      else byKey.set(key, [{ id, utf8 }]);
     }
     if (byKey.size === 0) return out;
     const idsAt = ROW_BYTES * this.count;
@@ -847,7 +857,7 @@ export class EntryTable {
       const cands = byKey.get(idKey(all, idsAt + s, e - s));
       if (cands) {
         for (const c of cands) {
-          if (c.length === e - s && all.compare(c, 0, c.length, idsAt + s, idsAt + e) === 0) out.set(c.toString("utf8"), i + 1);
+          if (c.utf8.length === e - s && all.compare(c.utf8, 0, c.utf8.length, idsAt + s, idsAt + e) === 0) out.set(c.id, i + 1);
         }
       }
       s = e;
@@ -873,7 +883,8 @@ export class EntryTable {
    * resolving the old entries' parents again: the same bytes encodeEntryTable makes from
    * all entries. Undefined when the new entries would change an old entry's parentSeq — a
    * new id equal to an old one (the later entry wins), or an old entry whose parent is
-   * missing (a new entry could be it) — and the whole table has to be made again.
+   * missing (a new entry could be it) — or when a new id or parent id has a lone surrogate
+   * or U+FFFD (see lastSeqsOf); the whole table has to be made again then.
    */
   appended(rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], offsetsBytes: number): Buffer | undefined {
     checkInputs(rows, entries, this.count + 1);
@@ -886,6 +897,7 @@ export class EntryTable {
     const wanted = new Set<string>(newSeqOf.keys());
     for (const e of entries) if (e.parentId !== null && !newSeqOf.has(e.parentId)) wanted.add(e.parentId);
     const oldSeqOf = this.lastSeqsOf(wanted);
+    if (!oldSeqOf) return undefined;
     for (const id of newSeqOf.keys()) if ((oldSeqOf.get(id) as number) > 0) return undefined;
 
     const n = n0 + rows.length;

@@ -258,7 +258,7 @@ export async function extendStoreFacts(root: string, x: ExtendInput): Promise<St
   for (const h of heads) if (h?.parentEntryId !== undefined && !newIds.has(h.parentEntryId)) lookups.add(h.parentEntryId);
   const oldSeqOf = table.lastSeqsOf(lookups);
   // A new id equal to an old one: counting children by id would merge two entries; count them all again.
-  if ([...newIds].some((id) => (oldSeqOf.get(id) as number) > 0) || newIds.size !== newRows.length) return undefined;
+  if (!oldSeqOf || [...newIds].some((id) => (oldSeqOf.get(id) as number) > 0) || newIds.size !== newRows.length) return undefined;
   let parentLinksClosed = true;
   const oldParentSeqs = new Set<number>();
   for (const h of heads) {
