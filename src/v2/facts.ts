@@ -79,8 +79,8 @@ export function entrySeqMonotonic(rows: readonly OffsetIndexRow[]): boolean {
   return rows.every((r, i) => r.entrySeq === i + 1);
 }
 
-export function segmentSeqMonotonic(rows: readonly OffsetIndexRow[]): boolean {
-  let prev = 1;
+export function segmentSeqMonotonic(rows: readonly OffsetIndexRow[], from = 1): boolean {
+  let prev = from;
   for (const r of rows) {
     if (r.segmentSeq < prev) return false;
     prev = r.segmentSeq;
@@ -95,6 +95,57 @@ export function countBranches(heads: readonly (Pick<FrameHeadFacts, "parentEntry
   let n = 0;
   for (const c of kids.values()) if (c > 1) n++;
   return n;
+}
+
+/**
+ * Rows gapless in their segments (frame numbers from 1, each frame where the last ended),
+ * inside their segment files (`sizes`), and agreeing with their frames' fixed fields;
+ * each segment's indexed end is recorded in `ends`. `after`: the row before these, whose
+ * segment they may continue.
+ */
+function rowsInBounds(
+  rows: readonly OffsetIndexRow[],
+  heads: readonly (FrameHeadFacts | undefined)[],
+  sizes: ReadonlyMap<number, number>,
+  ends: Map<number, number>,
+  after: OffsetIndexRow | undefined,
+): boolean {
+  let ok = true;
+  let curSeg = after?.segmentSeq ?? -1;
+  let expectFrame = after ? after.frameSeq + 1 : 1;
+  let expectOffset = after ? after.byteOffset + after.byteLength : 0;
+  rows.forEach((r, i) => {
+    if (r.segmentSeq !== curSeg) {
+      curSeg = r.segmentSeq;
+      expectFrame = 1;
+      expectOffset = 0;
+    }
+    const size = sizes.get(r.segmentSeq);
+    const end = r.byteOffset + r.byteLength;
+    if (size === undefined || end > size || r.frameSeq !== expectFrame || r.byteOffset !== expectOffset) ok = false;
+    const h = heads[i];
+    if (!h || h.entrySeq !== r.entrySeq || h.entryId !== r.entryId || h.segmentSeq !== r.segmentSeq || h.frameSeq !== r.frameSeq) ok = false;
+    ends.set(r.segmentSeq, Math.max(ends.get(r.segmentSeq) ?? 0, end));
+    expectFrame = r.frameSeq + 1;
+    expectOffset = end;
+  });
+  return ok;
+}
+
+/** Every segment byte belongs to an indexed frame, and every indexed segment exists. */
+function segmentsIndexed(segments: readonly { segmentSeq: number; size: number }[], ends: ReadonlyMap<number, number>): boolean {
+  const seqs = new Set(segments.map((s) => s.segmentSeq));
+  return segments.every((s) => s.size === (ends.get(s.segmentSeq) ?? 0)) && [...ends.keys()].every((k) => seqs.has(k));
+}
+
+/** The chain continued from `start` over the frames' payload hashes; incomplete at the first frame that could not be read. */
+function chainOver(start: string, heads: readonly (FrameHeadFacts | undefined)[]): { chain: string; complete: boolean } {
+  let chain = start;
+  for (const h of heads) {
+    if (!h) return { chain, complete: false };
+    chain = chainStep(chain, h.payloadSha256);
+  }
+  return { chain, complete: true };
 }
 
 export interface CollectOptions {
@@ -115,41 +166,14 @@ export async function collectStoreFacts(root: string, rows: readonly OffsetIndex
   const sizes = new Map(segments.map((s) => [s.segmentSeq, s.size]));
 
   // Rows inside their segments, gapless, and agreeing with their frames.
-  let withinBounds = true;
   const indexedEnd = new Map<number, number>();
-  let expectFrame = 1;
-  let expectOffset = 0;
-  let curSeg = -1;
-  rows.forEach((r, i) => {
-    if (r.segmentSeq !== curSeg) {
-      curSeg = r.segmentSeq;
-      expectFrame = 1;
-      expectOffset = 0;
-    }
-    const size = sizes.get(r.segmentSeq);
-    const end = r.byteOffset + r.byteLength;
-    if (size === undefined || end > size || r.frameSeq !== expectFrame || r.byteOffset !== expectOffset) withinBounds = false;
-    const h = heads[i];
-    if (!h || h.entrySeq !== r.entrySeq || h.entryId !== r.entryId || h.segmentSeq !== r.segmentSeq || h.frameSeq !== r.frameSeq) withinBounds = false;
-    indexedEnd.set(r.segmentSeq, Math.max(indexedEnd.get(r.segmentSeq) ?? 0, end));
-    expectFrame = r.frameSeq + 1;
-    expectOffset = end;
-  });
-  // Every segment byte belongs to an indexed frame.
-  const branchHeadsIndexed = segments.every((s) => s.size === (indexedEnd.get(s.segmentSeq) ?? 0)) && [...indexedEnd.keys()].every((k) => sizes.has(k));
+  const withinBounds = rowsInBounds(rows, heads, sizes, indexedEnd, undefined);
+  const branchHeadsIndexed = segmentsIndexed(segments, indexedEnd);
 
   const ids = new Set(rows.map((r) => r.entryId));
   const parentLinksClosed = heads.every((h) => h !== undefined && (h.parentEntryId === undefined || ids.has(h.parentEntryId)));
 
-  let chain = GENESIS_CHAIN_HASH;
-  let chainComplete = true;
-  for (const h of heads) {
-    if (!h) {
-      chainComplete = false;
-      break;
-    }
-    chain = chainStep(chain, h.payloadSha256);
-  }
+  const { chain, complete: chainComplete } = chainOver(GENESIS_CHAIN_HASH, heads);
   const cps = await readCheckpoints(root);
 
   const last = rows[rows.length - 1];
@@ -220,37 +244,18 @@ export async function extendStoreFacts(root: string, x: ExtendInput): Promise<St
     prev.head.segmentSeq === (last?.segmentSeq ?? 0);
   if (!carried) return undefined;
   const heads = readFrameHeads(root, newRows, x.stats);
+  // A frame that does not read breaks invariants a full count reports: leave it to that.
+  if (heads.some((h) => !h)) return undefined;
   const segments = await listSegmentFiles(root);
   const sizes = new Map(segments.map((s) => [s.segmentSeq, s.size]));
 
   // The new rows continue the old ones: gapless in their segments, inside them, agreeing with their frames.
   const ends = new Map(table.segmentEnds());
-  let withinBounds = true;
-  let monotonicEntrySeq = true;
-  let monotonicSegmentSeq = true;
-  let curSeg = last?.segmentSeq ?? -1;
-  let expectFrame = last ? last.frameSeq + 1 : 1;
-  let expectOffset = last ? last.byteOffset + last.byteLength : 0;
-  let bytes = prev.counters.bytesTotal;
-  newRows.forEach((r, j) => {
-    if (r.entrySeq !== oldRows.length + j + 1) monotonicEntrySeq = false;
-    if (r.segmentSeq < curSeg) monotonicSegmentSeq = false;
-    if (r.segmentSeq !== curSeg) {
-      curSeg = r.segmentSeq;
-      expectFrame = 1;
-      expectOffset = 0;
-    }
-    const size = sizes.get(r.segmentSeq);
-    const end = r.byteOffset + r.byteLength;
-    if (size === undefined || end > size || r.frameSeq !== expectFrame || r.byteOffset !== expectOffset) withinBounds = false;
-    const h = heads[j];
-    if (!h || h.entrySeq !== r.entrySeq || h.entryId !== r.entryId || h.segmentSeq !== r.segmentSeq || h.frameSeq !== r.frameSeq) withinBounds = false;
-    ends.set(r.segmentSeq, Math.max(ends.get(r.segmentSeq) ?? 0, end));
-    expectFrame = r.frameSeq + 1;
-    expectOffset = end;
-    bytes += r.byteLength;
-  });
-  const branchHeadsIndexed = segments.every((s) => s.size === (ends.get(s.segmentSeq) ?? 0)) && [...ends.keys()].every((k) => sizes.has(k));
+  const withinBounds = rowsInBounds(newRows, heads, sizes, ends, last);
+  const monotonicEntrySeq = newRows.every((r, j) => r.entrySeq === oldRows.length + j + 1);
+  const monotonicSegmentSeq = segmentSeqMonotonic(newRows, last?.segmentSeq ?? 1);
+  const bytes = newRows.reduce((n, r) => n + r.byteLength, prev.counters.bytesTotal);
+  const branchHeadsIndexed = segmentsIndexed(segments, ends);
 
   // Parents: a new entry's among the new ids, else the old ones (each old parent exists: parentLinksClosed held).
   const newIds = new Set(newRows.map((r) => r.entryId));
@@ -284,15 +289,7 @@ export async function extendStoreFacts(root: string, x: ExtendInput): Promise<St
     kids.set(p, had + 1);
   }
 
-  let chain = x.oldChain;
-  let chainComplete = true;
-  for (const h of heads) {
-    if (!h) {
-      chainComplete = false;
-      break;
-    }
-    chain = chainStep(chain, h.payloadSha256);
-  }
+  const { chain, complete: chainComplete } = chainOver(x.oldChain, heads);
   const cps = await readCheckpoints(root);
   const tail = newRows[newRows.length - 1] ?? last;
   return {
