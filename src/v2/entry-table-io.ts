@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { SessfmtError, ioError } from "../format/errors.js";
 import { CHEAP_CHECKS, checkIndexedFrame, recordFromFrame, type SidecarRecord } from "./frame-check.js";
-import { directoryBytesFor, EntryTable, EntryTableError, encodeEntryTable, headBytesFor, restInMemory, roleCodeOf, typeCodeOf, type EntryTableInput, type RestSource } from "./entry-table.js";
+import { directoryBytesFor, EntryTable, EntryTableError, encodeEntryTable, headBytesFor, holdsIds, restInMemory, roleCodeOf, typeCodeOf, type EntryTableInput, type RestSource } from "./entry-table.js";
 import { readIndexFile } from "./index-file.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { ENTRY_TABLE_FILE, INDEX_FILE, inRoot } from "./layout.js";
@@ -175,9 +175,14 @@ export async function readEntryTable(root: string, opts: EntryTableReadOptions =
   }
 }
 
-/** Write the table for these rows and entries (atomically; the index must be on disk already). */
+/**
+ * Write the table for these rows and entries (atomically; the index must be on disk
+ * already). Entries with an id the table cannot hold (holdsIds) get no table: any old one
+ * is removed, and readers use offsets.jsonl.
+ */
 export async function writeEntryTable(root: string, rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], indexBytes: number): Promise<void> {
-  await writeEntryTableBytes(root, encodeEntryTable(rows, entries, indexBytes));
+  if (!holdsIds(entries)) await removeEntryTable(root);
+  else await writeEntryTableBytes(root, encodeEntryTable(rows, entries, indexBytes));
 }
 
 /** Write a table already encoded (atomically; the index must be on disk already). */

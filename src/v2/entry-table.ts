@@ -1,3 +1,4 @@
+import { endianness } from "node:os";
 import { crc32 } from "node:zlib";
 import { SessfmtError } from "../format/errors.js";
 import { encodeIndexRow, makeIndexRow, type OffsetIndexRow } from "./index-row.js";
@@ -45,6 +46,7 @@ import { walkPath, type WalkSpace } from "./path-walk.js";
 export const ENTRY_TABLE_VERSION = 2;
 const MAGIC = Buffer.from("SFENTTBL", "latin1");
 const HEADER_BYTES = 64;
+const LITTLE_ENDIAN = endianness() === "LE";
 /** Bytes per segment in the segment list. */
 const SEGMENT_BYTES = 16;
 /** Bytes per entry in the head's columns, and per row in the rest. */
@@ -215,6 +217,9 @@ function idKey(b: Uint8Array, at: number, len: number): number {
   return len * 0x1_0000_0000 + (h >>> 0);
 }
 
+/** lastSeqsOf compares bytes with at most this many wanted ids per key. */
+const MAX_SAME_KEY = 8;
+
 /** Write row fields at `at` of the rest. */
 function writeRow(rest: Buffer, at: number, r: OffsetIndexRow, idEnd: number, parentIdEnd: number): void {
   rest.writeDoubleLE(r.byteOffset, at);
@@ -235,8 +240,9 @@ function assembleEntryTable(p: TableParts): Buffer {
     head.writeDoubleLE(seq, HEADER_BYTES + SEGMENT_BYTES * k);
     head.writeDoubleLE(end, HEADER_BYTES + SEGMENT_BYTES * k + 8);
   });
-  // Columns are little-endian on disk and copied as the host lays them out (see SPEC 11.21).
-  Buffer.from(p.parents.buffer, p.parents.byteOffset, 4 * n).copy(head, cols);
+  // parentSeq is little-endian on disk: copied whole on a little-endian host, else value by value.
+  if (LITTLE_ENDIAN) Buffer.from(p.parents.buffer, p.parents.byteOffset, 4 * n).copy(head, cols);
+  else for (let i = 0; i < n; i++) head.writeInt32LE(p.parents[i] as number, cols + 4 * i);
   head.set(p.types.subarray(0, n), cols + 4 * n);
   head.set(p.roles.subarray(0, n), cols + 5 * n);
   MAGIC.copy(head, 0);
@@ -258,6 +264,17 @@ function assembleEntryTable(p: TableParts): Buffer {
   head.writeUInt32LE(crc32(p.rest) >>> 0, REST_CRC_AT);
   head.writeUInt32LE(directoryChecksum(head.subarray(0, cols)), CRC_AT);
   return Buffer.concat([head, p.rest]);
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Whether the table can hold these entries' ids and parent ids: its blobs are UTF-8, which
+ * has no lone surrogate (it would be stored, and read back, as U+FFFD: another id).
+ */
+export function holdsIds(entries: readonly EntryTableInput[]): boolean {
+  const exact = (id: string) => !SURROGATE.test(id) || Buffer.from(id, "utf8").toString("utf8") === id;
+  return entries.every((e) => exact(e.id) && (e.parentId === null || exact(e.parentId)));
 }
 
 /** Rows and entries agree, and are entrySeq first..first + n - 1 in order. */
@@ -834,7 +851,7 @@ export class EntryTable {
    * is decoded, so the pass costs about the same for one id or a thousand. Undefined when
    * an id has a lone surrogate or U+FFFD, which the blob's UTF-8 cannot tell apart.
    */
-  lastSeqsOf(ids: Iterable<string>): Map<string, number> | undefined {
+  lastSeqsOf(ids: Iterable<string>, maxSameKey = MAX_SAME_KEY): Map<string, number> | undefined {
     const all = this.whole();
     const out = new Map<string, number>();
     const byKey = new Map<number, { id: string; utf8: Buffer }[]>();
@@ -852,6 +869,17 @@ export class EntryTable {
     if (byKey.size === 0) return out;
     const idsAt = ROW_BYTES * this.count;
     let s = 0;
+    // Many wanted ids with one key (made so on purpose: the hash is not keyed) would make
+    // each entry compare against all of them; decoding every id is slower but never that.
+    if ([...byKey.values()].some((same) => same.length > maxSameKey)) {
+      for (let i = 0; i < this.count; i++) {
+        const e = all.readUInt32LE(ROW_BYTES * i + 24);
+        const id = all.toString("utf8", idsAt + s, idsAt + e);
+        if (out.has(id)) out.set(id, i + 1);
+        s = e;
+      }
+      return out;
+    }
     for (let i = 0; i < this.count; i++) {
       const e = all.readUInt32LE(ROW_BYTES * i + 24);
       const cands = byKey.get(idKey(all, idsAt + s, e - s));

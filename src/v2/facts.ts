@@ -256,6 +256,8 @@ export async function extendStoreFacts(root: string, x: ExtendInput): Promise<St
   const monotonicSegmentSeq = segmentSeqMonotonic(newRows, last?.segmentSeq ?? 1);
   const bytes = newRows.reduce((n, r) => n + r.byteLength, prev.counters.bytesTotal);
   const branchHeadsIndexed = segmentsIndexed(segments, ends);
+  // A segment that lost or gained bytes may hold old frames that no longer read: count them all.
+  if (!branchHeadsIndexed) return undefined;
 
   // Parents: a new entry's among the new ids, else the old ones (each old parent exists: parentLinksClosed held).
   const newIds = new Set(newRows.map((r) => r.entryId));

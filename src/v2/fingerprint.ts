@@ -193,6 +193,8 @@ export async function fingerprintOf(
     now: Date;
     /** SHA-256 of bytes [0, p.end), when the caller hashed them as it read them (else they are hashed here). */
     indexedSha256?: string;
+    /** Likewise, SHA-256 of the prefix's last TAIL_HASH_BYTES. */
+    indexedTailSha256?: string;
   },
   signal?: AbortSignal,
 ): Promise<SourceFingerprint> {
@@ -208,7 +210,7 @@ export async function fingerprintOf(
     lastIndexedLine: p.lastLine,
     openTail: p.openTail,
     indexedSha256: facts.indexedSha256 ?? (await sha256OfRange(file, 0, p.end, signal)),
-    indexedTailSha256: await sha256OfRange(file, tailStart, p.end, signal),
+    indexedTailSha256: facts.indexedTailSha256 ?? (await sha256OfRange(file, tailStart, p.end, signal)),
     entryCount: facts.entryCount,
     chainHash: facts.chainHash,
     updatedAt: facts.now.toISOString(),

@@ -122,34 +122,76 @@ export class PrefixHasher {
 }
 
 /**
- * SHA-256 of a prefix of a file that grows: the hash of [0, a), then of [0, b) for b >= a,
- * each byte read and hashed once. A sync hashes the indexed prefix to check it, frames the
- * lines after it, then records the hash of the longer prefix: the bytes it checked plus
- * the ones it framed, not a second read of the whole file (which could also see bytes that
- * changed after the check, and record a hash the sidecar does not match).
+ * SHA-256 of a prefix of a file that grows, each byte hashed once: a sync hashes the
+ * indexed prefix to check it (digestTo), feeds in the new bytes as it reads them to frame
+ * them (feed), and records the hash of the longer prefix, and of its last `tailBytes`,
+ * from those same bytes. A second read of the file could see bytes that changed after the
+ * check or the framing, and record hashes the sidecar does not match. Bytes no caller fed
+ * are read from the file. After a failed read the state is lost and every call throws.
  */
 export class GrowingPrefixHash {
   private readonly h = createHash("sha256");
   private pos = 0;
+  /** The last tailBytes (or fewer) of the bytes hashed. */
+  private tail = Buffer.alloc(0);
+  private failed = false;
+  private readonly sink = { update: (b: Buffer) => this.take(b) };
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    private readonly tailBytes = 0,
+  ) {}
 
   /** Bytes hashed so far: the prefix [0, hashed). */
   get hashed(): number {
     return this.pos;
   }
 
+  private take(b: Buffer): void {
+    this.h.update(b);
+    if (this.tailBytes === 0) return;
+    // A copy of at most tailBytes: the tail never holds on to a whole piece read.
+    this.tail = b.length >= this.tailBytes ? Buffer.from(b.subarray(b.length - this.tailBytes)) : Buffer.concat([this.tail, b]).subarray(Math.max(0, this.tail.length + b.length - this.tailBytes));
+  }
+
+  private async guarded<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.failed) throw new SessfmtError("E_INVALID_ARGUMENT", "the prefix hash is unusable after a failed read", { file: this.file });
+    try {
+      return await fn();
+    } catch (err) {
+      this.failed = true;
+      throw err;
+    }
+  }
+
+  /** Bytes at `start` of the file, as read by the caller: hashed after [hashed, start), which is read from the file. */
+  feed(start: number, bytes: Buffer, signal?: AbortSignal): Promise<void> {
+    return this.guarded(async () => {
+      if (start < this.pos) throw new SessfmtError("E_INVALID_ARGUMENT", `cannot hash bytes at ${start} after [0, ${this.pos})`, { file: this.file });
+      if (start > this.pos) await hashRange(this.sink, this.file, this.pos, start, signal);
+      this.take(bytes);
+      this.pos = start + bytes.length;
+    });
+  }
+
   /** The hash of [0, end); `end` may not be below the bytes already hashed. */
-  async digestTo(end: number, signal?: AbortSignal): Promise<string> {
-    if (end < this.pos) throw new SessfmtError("E_INVALID_ARGUMENT", `cannot hash [0, ${end}) after [0, ${this.pos})`, { file: this.file });
-    if (end > this.pos) await hashRange(this.h, this.file, this.pos, end, signal);
-    this.pos = end;
-    return this.h.copy().digest("hex");
+  digestTo(end: number, signal?: AbortSignal): Promise<string> {
+    return this.guarded(async () => {
+      if (end < this.pos) throw new SessfmtError("E_INVALID_ARGUMENT", `cannot hash [0, ${end}) after [0, ${this.pos})`, { file: this.file });
+      if (end > this.pos) await hashRange(this.sink, this.file, this.pos, end, signal);
+      this.pos = end;
+      return this.h.copy().digest("hex");
+    });
+  }
+
+  /** The hash of the last min(tailBytes, hashed) bytes hashed. */
+  tailDigest(): string {
+    return createHash("sha256").update(this.tail).digest("hex");
   }
 }
 
 /** Add bytes [start, end) of a file to `h`. */
-async function hashRange(h: Hash, file: string, start: number, end: number, signal?: AbortSignal): Promise<void> {
+async function hashRange(h: Pick<Hash, "update"> | { update(b: Buffer): void }, file: string, start: number, end: number, signal?: AbortSignal): Promise<void> {
   const fd = openForReading(file, "cannot open");
   // Two buffers: the next 4 MiB is read (in the thread pool) while this one is hashed.
   const size = Math.max(1, Math.min(4 << 20, end - start));

@@ -8,10 +8,11 @@ import { cutStoreBack } from "./cut-back.js";
 import { chainOf } from "./hash.js";
 import { extendStoreFacts, readFrameHeads } from "./facts.js";
 import { readManifestFile } from "./artifacts.js";
-import { checkFreshness, fingerprintOf, linesOf, prefixEnd, readFingerprint, writeFingerprint, type Freshness, type FreshnessCheck, type PrefixEnd } from "./fingerprint.js";
+import { checkFreshness, fingerprintOf, linesOf, prefixEnd, readFingerprint, TAIL_HASH_BYTES, writeFingerprint, type Freshness, type FreshnessCheck, type PrefixEnd } from "./fingerprint.js";
 import { readIndexFile } from "./index-file.js";
 import { readEntryTable, remakeEntryTable, writeEntryTableBytes } from "./entry-table-io.js";
-import { encodeEntryTable, type EntryTableInput } from "./entry-table.js";
+import { encodeEntryTable, holdsIds, type EntryTable, type EntryTableInput } from "./entry-table.js";
+import type { OffsetIndexRow } from "./index-row.js";
 import { inRoot } from "./layout.js";
 import { publishManifest } from "./manifest-update.js";
 import { quarantineFile, truncateFile } from "./fs-safe.js";
@@ -127,7 +128,7 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
   const indexSize = repaired.length > 0 ? (await readIndexFile(root)).size : idx.size;
 
   // The prefix is hashed once: checked here, and continued with the new lines for the new fingerprint.
-  const prefixHash = new GrowingPrefixHash(jsonl);
+  const prefixHash = new GrowingPrefixHash(jsonl, TAIL_HASH_BYTES);
   const freshness = await checkFreshness(jsonl, fp, opts.check ?? "full", opts.signal, (end) => prefixHash.digestTo(end, opts.signal));
   if (freshness.state === "stale" || freshness.state === "unknown") return stale(freshness, fp.chainHash, rows.length);
 
@@ -144,6 +145,7 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
     const eol = next[0] === 0x0a ? 1 : next[1] === 0x0a ? 2 : 0; // 0: a lone "\r" so far
     if (eol > 0) {
       // The open last line got its line end: it is now a whole line of the prefix.
+      await prefixHash.feed(start, next.subarray(0, eol), opts.signal);
       start += eol;
       prefix = { end: start, lastLine: fp.lastIndexedLine, openTail: false };
     } else start = st.size;
@@ -181,6 +183,8 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
       skipped += session.diagnostics.skippedEntries.length;
       const p = prefixEnd(lines);
       prefix = { end: p.end - shift + pieceStart, lastLine: p.lastLine - 2 + firstLine, openTail: p.openTail };
+      // The framed bytes are the hashed bytes (a piece's tail after the prefix waits for the next sync).
+      await prefixHash.feed(pieceStart, piece.subarray(0, prefix.end - pieceStart), opts.signal);
       const newlines = piece.reduce((n, b) => (b === 0x0a ? n + 1 : n), 0);
       pieceStart += piece.length;
       firstLine += newlines;
@@ -195,10 +199,9 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
   await writer.commit();
   const oldChain = fp.chainHash;
   const allRows = [...rows, ...writer.rows];
-  if (table && table.count === rows.length) {
-    const bytes = table.appended(writer.rows, added, writer.state.indexBytes) ?? encodeEntryTable(allRows, [...table.inputs(), ...added], writer.state.indexBytes);
-    await writeEntryTableBytes(root, bytes);
-  } else await remakeEntryTable(root, opts.signal);
+  const bytes = table && table.count === rows.length ? tableAfterAppend(table, rows, writer.rows, added, writer.state.indexBytes) : undefined;
+  if (bytes) await writeEntryTableBytes(root, bytes);
+  else await remakeEntryTable(root, opts.signal);
   const header = await readHeaderLine(jsonl);
   fp = await fingerprintOf(
     jsonl,
@@ -212,6 +215,7 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
       sourceMtimeMs: st.mtimeMs,
       now: now(),
       indexedSha256: await prefixHash.digestTo(prefix.end, opts.signal),
+      indexedTailSha256: prefixHash.tailDigest(),
     },
     opts.signal,
   );
@@ -223,4 +227,20 @@ async function syncLocked(jsonl: string, root: string, opts: SyncOptions): Promi
       : undefined;
   await publishManifest(root, allRows, { sessionId: fp.sessionId, expectedChain: writer.state.chainHash, now: now(), ...(facts ? { facts } : {}) });
   return { root, file: jsonl, action: appended > 0 ? "appended" : "none", freshness, appended, skippedLines: skipped, repaired, entries: allRows.length, chainHash: writer.state.chainHash };
+}
+
+/**
+ * The entry table with the appended entries: the old table's bytes extended, or, when that
+ * declines, all entries encoded again from the table's own inputs. Undefined when an id
+ * has a lone surrogate, which the table's UTF-8 cannot hold (the store then gets no table:
+ * remakeEntryTable finds the same), or the table's ids are not the rows' ids (a table
+ * written before such ids were refused): it is then made again from the frames.
+ */
+function tableAfterAppend(table: EntryTable, oldRows: readonly OffsetIndexRow[], newRows: readonly OffsetIndexRow[], added: readonly EntryTableInput[], indexBytes: number): Buffer | undefined {
+  if (!holdsIds(added)) return undefined;
+  const bytes = table.appended(newRows, added, indexBytes);
+  if (bytes) return bytes;
+  const inputs = table.inputs();
+  if (inputs.some((e, i) => e.id !== (oldRows[i] as OffsetIndexRow).entryId)) return undefined;
+  return encodeEntryTable([...oldRows, ...newRows], [...inputs, ...added], indexBytes);
 }

@@ -652,6 +652,24 @@ describe("11.21 Entry table: appending", () => {
     expect(taken).toBeGreaterThan(runs / 4);
   });
 
+  it("finds the last entry of each id, comparing bytes by key or decoding every id, with the same result", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom<string>("a", "b", "é😀", "msg_0001", "msg_0002", "x"), { minLength: 1, maxLength: 40 }), fc.subarray(["a", "b", "é😀", "msg_0001", "msg_0002", "nope", ""]), (ids, wanted) => {
+        const inputs: EntryTableInput[] = ids.map((id) => ({ id, parentId: null, type: "label" }));
+        const rows = inputs.map((e, i) => makeIndexRow({ entrySeq: i + 1, entryId: e.id, segmentSeq: 1, frameSeq: i + 1, byteOffset: i * 10, byteLength: 10, crc32c: "0000ABCD" }));
+        const t = EntryTable.fromBytes(encodeEntryTable(rows, inputs, 1));
+        const want = new Map(wanted.map((id) => [id, ids.lastIndexOf(id) + 1]));
+        expect(t.lastSeqsOf(wanted)).toEqual(want);
+        expect(t.lastSeqsOf(wanted, 0)).toEqual(want);
+      }),
+      { numRuns: 200 },
+    );
+    const t = EntryTable.fromBytes(encodeEntryTable([makeIndexRow({ entrySeq: 1, entryId: "a", segmentSeq: 1, frameSeq: 1, byteOffset: 0, byteLength: 10, crc32c: "0000ABCD" })], [{ id: "a", parentId: null, type: "label" }], 1));
+    // Ids its UTF-8 blob cannot tell apart are not looked up at all.
+    expect(t.lastSeqsOf(["a", "\ud800"])).toBeUndefined();
+    expect(t.lastSeqsOf(["\uFFFD"])).toBeUndefined();
+  });
+
   it("refuses rows that do not continue the table", () => {
     const inputs: EntryTableInput[] = [
       { id: "a", parentId: null, type: "message", role: "user" },

@@ -2,7 +2,7 @@
  * SPEC 11.9 (source fingerprint) and 11.13 (sync).
  */
 import { createHash } from "node:crypto";
-import { appendFileSync, copyFileSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createV2SidecarFromJsonl, openSidecar, readFingerprint, sidecarInfo, syncSidecar, validateSidecar } from "../../src/index.js";
@@ -12,6 +12,7 @@ import { EntryTable, encodeEntryTable } from "../../src/v2/entry-table.js";
 import { readEntryTable } from "../../src/v2/entry-table-io.js";
 import { collectStoreFacts, extendStoreFacts } from "../../src/v2/facts.js";
 import { readIndexFile } from "../../src/v2/index-file.js";
+import { GrowingPrefixHash } from "../../src/v2/source-file.js";
 import type { OffsetIndexRow } from "../../src/v2/index-row.js";
 import { copyFixture, fixedClock, HEADER, linear, msg, rejectsWith, Scratch, writeSession, fileHashes } from "./helpers.js";
 
@@ -268,6 +269,47 @@ describe("11.13 Sync: the manifest after an append", () => {
     expect(m.state === "ok" && m.manifest.invariants.parentLinksClosed).toBe(true);
   });
 
+  it("an old segment that lost bytes since the last manifest: the facts are counted again, not carried", async () => {
+    const file = writeSession(scratch.sub(), [HEADER, ...linear(30)]);
+    const { root } = await createV2SidecarFromJsonl(file, { verify: false, segmentBytes: 1200 });
+    const segs = readdirSync(join(root, "segments")).sort();
+    expect(segs.length).toBeGreaterThan(2);
+    const first = join(root, "segments", segs[0] as string);
+    truncateSync(first, statSync(first).size - 10);
+    appendFileSync(file, `${JSON.stringify(msg("n1", "e30"))}\n`);
+    const rep = await syncSidecar(file, { segmentBytes: 1200 });
+    expect(rep.action).toBe("appended");
+    const m = await readManifestFile(root);
+    const full = await collectStoreFacts(root, (await readIndexFile(root)).rows, { expectedChain: rep.chainHash });
+    expect(m.state === "ok" && m.manifest.invariants).toEqual(full.invariants);
+    expect(full.invariants.indexWithinSegmentBounds).toBe(false);
+    expect(full.invariants.branchHeadsIndexed).toBe(false);
+  });
+
+  it("ids with a lone surrogate, which the entry table's UTF-8 cannot hold: no table, and every sync appends", async () => {
+    const table = (root: string) => existsSync(join(root, "index", "sessfmt-entries.bin"));
+    const plain = writeSession(scratch.sub(), [HEADER, msg("a", null), msg("b", "a")]);
+    const made = await createV2SidecarFromJsonl(plain, { verify: false });
+    expect(table(made.root)).toBe(true);
+    // The first sync to meet such an id removes the table; the ones after it keep going without.
+    for (const [id, parent] of [["c", "b"], ["\ud800", "c"], ["d", "\ud800"]] as const) {
+      appendFileSync(plain, `${JSON.stringify(msg(id, parent))}\n`);
+      const rep = await syncSidecar(plain);
+      expect(rep.appended).toBe(1);
+      expect(table(made.root)).toBe(id === "c");
+    }
+    expect((await validateSidecar(plain)).problems.filter((p) => p.severity === "error")).toEqual([]);
+    const file = writeSession(scratch.sub(), [HEADER, msg("a", null), msg("\ud800", "a"), msg("b", "\ud800")]);
+    const { root } = await createV2SidecarFromJsonl(file, { verify: false });
+    expect(table(root)).toBe(false);
+    appendFileSync(file, `${JSON.stringify(msg("c", "b"))}\n`);
+    expect((await syncSidecar(file)).appended).toBe(1);
+    expect((await validateSidecar(file)).problems.filter((p) => p.severity === "error")).toEqual([]);
+    const store = await openSidecar(file, { mode: "active" });
+    expect(store.records.map((r) => r.id)).toEqual(["a", "\ud800", "b", "c"]);
+    await store.close();
+  });
+
   it("hashes the JSONL once: the prefix checked, then continued with the lines framed", async () => {
     const file = writeSession(scratch.sub(), [HEADER, ...linear(50)]);
     await createV2SidecarFromJsonl(file, { verify: false });
@@ -276,6 +318,45 @@ describe("11.13 Sync: the manifest after an append", () => {
     expect(rep.appended).toBe(1);
     const fp = await readFingerprint(rep.root);
     expect(fp.state === "ok" && fp.fingerprint.indexedSha256).toBe(sha(readFileSync(file)));
+  });
+});
+
+describe("11.13 Sync: the prefix hash", () => {
+  it("hashes a growing prefix from the bytes fed and the file, each byte once; the tail is the prefix's last bytes", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 3000 }), fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { maxLength: 6 }), async (data, steps) => {
+        const file = join(scratch.sub(), "g.bin");
+        writeFileSync(file, data);
+        const g = new GrowingPrefixHash(file, 100);
+        let pos = 0;
+        for (const [gap, len, digest] of steps) {
+          const start = Math.min(data.length, pos + (gap % 50));
+          const end = Math.min(data.length, start + (len % 400));
+          if (digest) {
+            expect(await g.digestTo(end)).toBe(sha(Buffer.from(data.subarray(0, end))));
+          } else {
+            // Fed bytes are hashed as given, not read: a changed copy shows in the hash.
+            await g.feed(start, Buffer.from(data.subarray(start, end)));
+          }
+          pos = end;
+        }
+        expect(await g.digestTo(data.length)).toBe(sha(Buffer.from(data)));
+        expect(g.tailDigest()).toBe(sha(Buffer.from(data.subarray(Math.max(0, data.length - 100)))));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("hashes what was fed, not what the file holds now; refuses to go back; is unusable after a failed read", async () => {
+    const file = join(scratch.sub(), "g.bin");
+    writeFileSync(file, "abcdef");
+    const g = new GrowingPrefixHash(file);
+    await g.feed(0, Buffer.from("ABC"));
+    expect(await g.digestTo(4)).toBe(sha("ABCd"));
+    await rejectsWith(g.digestTo(2), "E_INVALID_ARGUMENT");
+    const h = new GrowingPrefixHash(file);
+    await rejectsWith(h.digestTo(100), "E_SOURCE_CHANGED");
+    await rejectsWith(h.digestTo(100), "E_INVALID_ARGUMENT");
   });
 });
 
