@@ -1,7 +1,7 @@
 import type { SessionContext } from "../format/index.js";
 import { defineCommand } from "./command.js";
 import { EXIT_OK, LineBuffer } from "./io.js";
-import { openForCommand, resolveLeaf, withSidecarReadOptions } from "./sidecar-source.js";
+import { contextFromSidecar, openForCommand, resolveLeaf, withSidecarReadOptions, type SidecarReadArgs } from "./sidecar-source.js";
 
 export const contextCommand = defineCommand({
   command: "context <file>",
@@ -18,20 +18,40 @@ export const contextCommand = defineCommand({
       .example("$0 context session.jsonl --leaf 3f2a --compact | jq '.messages | length'", "At another entry")
       .example("$0 context session.jsonl --from-sidecar --mode active", "Read only the frames on the leaf's path from session.v2/")
       .epilog(
-        "With --from-sidecar the output is the JSONL's for a fresh sidecar (--mode active reads just the path and gives the same " +
-          "context; tail:N sees only the last N entries). Exit codes: 0 printed, 2 the file cannot be opened, unknown --leaf, the " +
+        "With --from-sidecar the output is the JSONL's for a fresh sidecar. Without --mode, or with --mode active, only the frames " +
+          "the context is made of are read (through the sidecar's entry table; the whole path when there is none, or when ids " +
+          "repeat); --mode full reads every frame, tail:N sees only the last N entries. Exit codes: 0 printed, 2 the file cannot be opened, unknown --leaf, the " +
           "sidecar is missing (E_SIDECAR_MISSING) or not fresh (E_SIDECAR_STALE, unless --allow-stale), or bad usage.",
       ),
   run: async (args, io) => {
-    const opened = await openForCommand(args.file, args, args.leaf);
-    const leafId = args.leaf === undefined ? undefined : (resolveLeaf(opened, args.leaf) as string);
-    const context = opened.session.buildContext(leafId);
+    const context = (await fromTable(args)) ?? (await fromSession(args));
     const out = new LineBuffer(io.stdout);
     writeContext(context, args.compact, out);
     out.flush();
     return EXIT_OK;
   },
 });
+
+interface ContextArgs extends SidecarReadArgs {
+  file: string;
+  leaf: string | undefined;
+}
+
+/**
+ * With --from-sidecar and --mode active (or no --mode: the context is the same whatever is
+ * loaded), the context from the frames it is made of; undefined when that cannot be had
+ * the JSONL reader's way (see contextFromSidecar).
+ */
+async function fromTable(args: ContextArgs): Promise<SessionContext | undefined> {
+  if (!args.fromSidecar || (args.mode !== undefined && args.mode !== "active")) return undefined;
+  return contextFromSidecar(args.file, { allowStale: args.allowStale, ...(args.leaf !== undefined ? { leaf: args.leaf } : {}) });
+}
+
+async function fromSession(args: ContextArgs): Promise<SessionContext> {
+  const opened = await openForCommand(args.file, args, args.leaf);
+  const leafId = args.leaf === undefined ? undefined : (resolveLeaf(opened, args.leaf) as string);
+  return opened.session.buildContext(leafId);
+}
 
 /**
  * Byte for byte what JSON.stringify(context, null, compact ? 0 : 2) gives, written one

@@ -1,6 +1,6 @@
 import { lstat, stat } from "node:fs/promises";
 import type { Argv } from "yargs";
-import { openSession, openSessionFromBuffer, SessfmtError, Session, type EntryRecord, type SessionOpenDiagnostics } from "../format/index.js";
+import { openSession, openSessionFromBuffer, SessfmtError, Session, type EntryRecord, type SessionContext, type SessionOpenDiagnostics } from "../format/index.js";
 import { ioError } from "../format/errors.js";
 import { BufferSource } from "../format/source.js";
 import { checkFreshness, openSidecar, parseV2OpenMode, sidecarRootFor, type Freshness, type SidecarStore } from "../v2/index.js";
@@ -105,19 +105,20 @@ function resolveStoreRef(store: SidecarStore, ref: string): string {
   throw new SessfmtError("E_INVALID_ARGUMENT", `id prefix ${JSON.stringify(ref)} is ambiguous: it matches ${shown}${matches.length > 5 ? ", ..." : ""}`, { file: store.root });
 }
 
-async function loadPayloads(store: SidecarStore, mode: string, leaf: string | undefined): Promise<LoadedPayload[]> {
+/**
+ * The JSONL text the mode loads: the header line, then the lines of the entries loaded in
+ * entrySeq order (the frames' payloads, byte for byte), read without parsing them.
+ */
+async function loadLines(store: SidecarStore, mode: string, leaf: string | undefined, header: Buffer): Promise<{ data: Buffer; loaded: LoadedPayload[] }> {
   const parsed = parseV2OpenMode(mode);
-  if (parsed.kind === "active") {
-    const path = await store.readActivePath(leaf === undefined ? undefined : resolveStoreRef(store, leaf));
-    return path.map((e) => ({ entrySeq: e.record.entrySeq, raw: e.raw })).sort((a, b) => a.entrySeq - b.entrySeq);
-  }
-  const rows = parsed.kind === "tail" ? store.rows.slice(Math.max(0, store.rows.length - parsed.count)) : store.rows;
-  const out: LoadedPayload[] = [];
-  for (const row of rows) {
-    const e = await store.readRow(row, true);
-    out.push({ entrySeq: e.record.entrySeq, raw: e.raw });
-  }
-  return out;
+  const rows =
+    parsed.kind === "active"
+      ? await store.activePathRows(leaf === undefined ? undefined : resolveStoreRef(store, leaf))
+      : parsed.kind === "tail"
+        ? store.rows.slice(Math.max(0, store.rows.length - parsed.count))
+        : store.rows;
+  const { data, lines } = await store.jsonlOf(rows, header);
+  return { data, loaded: lines };
 }
 
 /** A parent that is in the store but was not loaded (active/tail) is no defect of the session. */
@@ -141,8 +142,8 @@ function dropPartialLoadOrphans(diagnostics: SessionOpenDiagnostics, store: Side
  * loaded. Refuses a sidecar that is not fresh (quick check: size and mtime, else the header
  * and the end of the indexed prefix are hashed) unless `allowStale`.
  */
-export async function openFromSidecar(file: string, opts: { mode: string; allowStale: boolean; leaf?: string }): Promise<OpenedForCommand> {
-  parseV2OpenMode(opts.mode);
+/** The JSONL's size; E_SIDECAR_MISSING when it has no sidecar. */
+async function requireSidecar(file: string): Promise<number> {
   let jsonlSize: number;
   try {
     const st = await stat(file);
@@ -158,19 +159,51 @@ export async function openFromSidecar(file: string, opts: { mode: string; allowS
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw ioError(err, root, "cannot stat");
     throw new SessfmtError("E_SIDECAR_MISSING", `no V2 sidecar beside the file (${root}); create one with \`sessfmt sidecar create ${file}\``, { file });
   }
+  return jsonlSize;
+}
+
+/** The sidecar's freshness (quick check); E_SIDECAR_STALE when it is not fresh, unless `allowStale`. */
+async function requireFresh(file: string, store: SidecarStore, allowStale: boolean): Promise<Freshness> {
+  const freshness = await checkFreshness(file, store.fingerprint, "quick");
+  if (freshness.state !== "fresh" && !allowStale) throw staleError(file, freshness);
+  return freshness;
+}
+
+/**
+ * The context at a leaf (an id or unique prefix; default the last entry) from an active
+ * open of the sidecar, which through the entry table reads only the frames the context is
+ * made of (SPEC 11.21) instead of every frame on the path. Undefined when the store's ids
+ * are not unique: the store's context is the JSONL reader's only then, so the caller
+ * builds the session from the path's lines instead. The same refusals as openFromSidecar.
+ */
+export async function contextFromSidecar(file: string, opts: { allowStale: boolean; leaf?: string }): Promise<SessionContext | undefined> {
+  await requireSidecar(file);
+  let store = await openSidecar(file, { mode: "active" });
+  try {
+    await requireFresh(file, store, opts.allowStale);
+    if (!store.idsUnique()) return undefined;
+    const leaf = opts.leaf === undefined ? undefined : resolveStoreRef(store, opts.leaf);
+    if (leaf !== undefined && leaf !== store.leafId) {
+      await store.close();
+      store = await openSidecar(file, { mode: "active", leafId: leaf });
+    }
+    return store.buildContext();
+  } finally {
+    await store.close();
+  }
+}
+
+export async function openFromSidecar(file: string, opts: { mode: string; allowStale: boolean; leaf?: string }): Promise<OpenedForCommand> {
+  parseV2OpenMode(opts.mode);
+  const jsonlSize = await requireSidecar(file);
   // Opened with nothing loaded: the index and the fingerprint, then just the frames the mode names.
   const store = await openSidecar(file, { mode: "tail:0" });
   try {
-    const freshness = await checkFreshness(file, store.fingerprint, "quick");
-    if (freshness.state !== "fresh" && !opts.allowStale) throw staleError(file, freshness);
+    const freshness = await requireFresh(file, store, opts.allowStale);
     const header = await readHeaderLine(file);
-    const loaded = await loadPayloads(store, opts.mode, opts.leaf);
+    const { data, loaded } = await loadLines(store, opts.mode, opts.leaf, header.bytes);
     const full = loaded.length === store.rows.length;
 
-    const nl = Buffer.from("\n");
-    const parts: Buffer[] = [header.bytes, nl];
-    for (const p of loaded) parts.push(p.raw, nl);
-    const data = Buffer.concat(parts);
     const built = openSessionFromBuffer(data, { name: file });
 
     const place = await placeInJsonl({

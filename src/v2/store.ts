@@ -2,7 +2,7 @@ import { SessfmtError } from "../format/errors.js";
 import { SessionTree } from "../format/tree.js";
 import { buildContextFromPath } from "../format/context.js";
 import type { SessionContext, SessionEntry } from "../format/types.js";
-import { checkIndexedFrame, CHEAP_CHECKS, entryIfSound, FULL_CHECKS, recordFromFrame, type FrameChecks, type SidecarRecord } from "./frame-check.js";
+import { checkIndexedFrame, checkIndexedFrameFields, CHEAP_CHECKS, entryIfSound, FULL_CHECKS, recordFromFields, recordFromFrame, type FrameChecks, type SidecarRecord } from "./frame-check.js";
 import type { OffsetIndexRow } from "./index-row.js";
 import { ROLE_ASSISTANT, TYPE_BRANCH_SUMMARY, TYPE_COMPACTION, TYPE_CUSTOM_MESSAGE, TYPE_MESSAGE, TYPE_MODEL_CHANGE, TYPE_THINKING_LEVEL_CHANGE, type EntryTable } from "./entry-table.js";
 import type { Manifest, StoreHead } from "./manifest.js";
@@ -225,6 +225,11 @@ export class SidecarStore {
     return this.byId.get(id);
   }
 
+  /** No two entries share an id (the entry table's flag; without it, the index's rows). */
+  idsUnique(): boolean {
+    return this.table ? this.table.uniqueIds : this.byId.size === this.rows.length;
+  }
+
   record(id: string): SidecarRecord | undefined {
     return this.settle().get(id) as SidecarRecord | undefined;
   }
@@ -311,6 +316,57 @@ export class SidecarStore {
       walked.length = walked.indexOf(breaker) + 1;
     }
     return walked.reverse();
+  }
+
+  /**
+   * The rows of the active path from `leafId` (default the last entry), root first: through
+   * the entry table without reading a frame; without it the path's frames are read to walk
+   * it, as readActivePath does.
+   */
+  async activePathRows(leafId?: string | null): Promise<OffsetIndexRow[]> {
+    if (!this.table) return (await this.readActivePath(leafId)).map((e) => this.rowOf(e.record.entrySeq) as OffsetIndexRow);
+    const start = leafId === undefined || leafId === null ? this.rowOf(this.entryCount) : this.rowById(leafId);
+    if (!start) {
+      if (leafId === undefined || leafId === null) return [];
+      throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(leafId)}`, { file: this.root });
+    }
+    this.table.loadAll();
+    return Array.from(this.table.pathSeqs(start.entrySeq), (seq) => this.rowOf(seq) as OffsetIndexRow);
+  }
+
+  /**
+   * These rows' entries as JSONL text: `header`, then each entry's exact line bytes followed
+   * by "\n", in entrySeq order, in one buffer; `lines[i]` is a view of the i-th line (rows
+   * sorted by entrySeq). The frames are read in file order and checked as readRow checks
+   * them, and no payload is parsed into an entry: for a caller that reads the lines itself.
+   */
+  async jsonlOf(rows: readonly OffsetIndexRow[], header: Buffer): Promise<{ data: Buffer; lines: { entrySeq: number; raw: Buffer }[] }> {
+    const sorted = [...rows].sort((a, b) => a.entrySeq - b.entrySeq);
+    // A frame is longer than its payload: its length plus "\n" bounds each line.
+    const data = Buffer.allocUnsafe(header.length + 1 + sorted.reduce((n, r) => n + r.byteLength + 1, 0));
+    let at = header.copy(data, 0);
+    data[at++] = 0x0a;
+    const lines: { entrySeq: number; raw: Buffer }[] = [];
+    for (const row of sorted) {
+      const payload = this.checkedPayload(row, await this.sequential.read(row));
+      const end = at + payload.copy(data, at);
+      lines.push({ entrySeq: row.entrySeq, raw: data.subarray(at, end) });
+      data[end] = 0x0a;
+      at = end + 1;
+    }
+    return { data: data.subarray(0, at), lines };
+  }
+
+  /** decodeEntry's checks without parsing the payload into an entry (the scanner checks its JSON): the payload, a view of `bytes`. */
+  private checkedPayload(row: OffsetIndexRow, bytes: Buffer): Buffer {
+    const checked = checkIndexedFrameFields(bytes, row, this.checks);
+    const first = checked.problems[0];
+    if (first || !checked.frame) throw corrupt(this.root, first ?? problem("frame_invalid", "frame does not decode", { entrySeq: row.entrySeq }));
+    this.stats.framesParsed++;
+    const f = checked.frame;
+    const rec = recordFromFields(f, f.isObject ? f.fields : undefined, row);
+    if (!rec.record) throw corrupt(this.root, rec.problems[0] ?? problem("payload_invalid", "payload is not an entry", { entrySeq: row.entrySeq }));
+    return f.payload;
   }
 
   /** The last `count` entries by entrySeq. */

@@ -3,13 +3,13 @@
  * sidecar, the header from the JSONL, and for a fresh sidecar the output is the JSONL's.
  */
 import fc from "fast-check";
-import { appendFileSync, copyFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openSessionSync } from "../../src/format/index.js";
 import { createV2SidecarFromJsonl } from "../../src/v2/index.js";
 import { sessionArb, sessionText } from "../shared/sessions.js";
-import { branchedLines, FIXTURES, runCli, useTempDir, user, writeSession } from "./harness.js";
+import { branchedLines, FIXTURES, header, runCli, useTempDir, user, writeSession } from "./harness.js";
 
 const tmp = useTempDir();
 
@@ -104,6 +104,30 @@ describe("--mode active reads the path from the leaf to its root", () => {
     const info = JSON.parse((await runCli(["info", file, "--json", "--from-sidecar", "--mode", "active"])).stdout) as Record<string, unknown>;
     expect(info).toMatchObject({ entryCount: 4, leafId: "b2", partial: { mode: "active", loaded: 4, entries: 7 } });
     expect((await runCli(["info", file, "--from-sidecar", "--mode", "active"])).stdout).toMatch(/^loaded: +4 of 7 entries \(--mode active\)/m);
+  });
+
+  it("context reads only the frames the context is made of: a damaged frame before the last compaction stops --mode full, not the default", async () => {
+    const lines = [header(), user("u1", null, "first", 1), user("u2", "u1", "second", 2), user("u3", "u2", "third", 3)];
+    lines.push({ type: "compaction", id: "k1", parentId: "u3", timestamp: "2025-01-01T00:00:04.000Z", summary: "so far", firstKeptEntryId: "u3", tokensBefore: 10 });
+    lines.push(user("u4", "k1", "after", 5));
+    const file = await withSidecar(writeSession(tmp(), "s.jsonl", lines));
+    const segDir = join(file.replace(/\.jsonl$/, ".v2"), "segments");
+    const seg = join(segDir, readdirSync(segDir)[0] as string);
+    // u1's payload names another id than its frame: reading that frame is E_SIDECAR_CORRUPT.
+    const bytes = readFileSync(seg);
+    const at = bytes.indexOf('"id":"u1"');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('"id":"u9"', at);
+    writeFileSync(seg, bytes);
+    const jsonl = await runCli(["context", file]);
+    for (const mode of [[], ["--mode", "active"]]) {
+      const r = await runCli(["context", file, "--from-sidecar", ...mode]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(jsonl.stdout);
+    }
+    const full = await runCli(["context", file, "--from-sidecar", "--mode", "full"]);
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(/E_SIDECAR_CORRUPT/);
   });
 
   it("an unknown --leaf is E_ENTRY_NOT_FOUND", async () => {
