@@ -28,13 +28,25 @@ export function keyValueLines(rows: ReadonlyArray<readonly [string, string]>): s
 
 /** Collapse whitespace and cut to `max` characters (code points), marking the cut with "…". */
 export function preview(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, " ").trim();
   if (max <= 0) return "";
   // Cheap pre-cut: a code point is at most 2 UTF-16 units.
-  const head = flat.length > max * 2 + 2 ? flat.slice(0, max * 2 + 2) : flat;
-  const points = Array.from(head);
-  if (points.length <= max && head.length === flat.length) return flat;
-  return points.slice(0, Math.max(0, max - 1)).join("") + "…";
+  const need = max * 2 + 2;
+  // A long text (a tool output of 200 KB) shows only its start: flatten a prefix that gives
+  // more than `need` units once flattened (growing it while it is mostly whitespace). The
+  // flattened prefix is the flattened text's start, and more follows, so the cut is the same.
+  for (let k = 4 * need; k < text.length; k *= 4) {
+    const f = text.slice(0, k).replace(/\s+/g, " ").trimStart();
+    if (f.length > need + 1) return cut(f.slice(0, need), max);
+  }
+  const flat = text.replace(/\s+/g, " ").trim();
+  const head = flat.length > need ? flat.slice(0, need) : flat;
+  if (head.length === flat.length && Array.from(head).length <= max) return flat;
+  return cut(head, max);
+}
+
+/** The first max - 1 code points of `head`, then "…". */
+function cut(head: string, max: number): string {
+  return Array.from(head).slice(0, Math.max(0, max - 1)).join("") + "…";
 }
 
 /** Byte count with a human unit, e.g. "974031 bytes (951.2 KiB)". */

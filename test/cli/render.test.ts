@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatSize, keyValueLines, preview, summarizeEntry } from "../../src/cli/render.js";
 
@@ -13,6 +14,32 @@ describe("previews are one line, cut by code points with …", () => {
     const cut = preview("😀".repeat(50), 5);
     expect(cut).toBe("😀😀😀😀…");
     expect(cut.isWellFormed()).toBe(true);
+  });
+});
+
+describe("a long text's preview flattens only its start", () => {
+  /** The definition: flatten all of the text, then cut. */
+  function reference(text: string, max: number): string {
+    const flat = text.replace(/\s+/g, " ").trim();
+    if (max <= 0) return "";
+    const head = flat.length > max * 2 + 2 ? flat.slice(0, max * 2 + 2) : flat;
+    const points = Array.from(head);
+    if (points.length <= max && head.length === flat.length) return flat;
+    return points.slice(0, Math.max(0, max - 1)).join("") + "…";
+  }
+
+  it("gives the preview of the whole text, for texts with long whitespace runs, surrogate pairs and lone halves", () => {
+    const piece = fc.oneof(
+      fc.constantFrom(" ", "\n", "\t", "\u3000", "\ufeff", "\r\n", "a", "é", "😀", "\ud800", "\udc00"),
+      fc.integer({ min: 1, max: 400 }).map((n) => " ".repeat(n)),
+      fc.string({ maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 300 }).map((p) => p.join("")), fc.integer({ min: 0, max: 40 }), (text, max) => {
+        expect(preview(text, max)).toBe(reference(text, max));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
