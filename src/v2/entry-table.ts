@@ -893,6 +893,18 @@ export class EntryTable {
     return out;
   }
 
+  /** The parent ids no entry has (of the entries whose parentSeq is -1), each with how many entries name it. */
+  missingParents(): Map<string, number> {
+    const parents = this.parentSeq;
+    const out = new Map<string, number>();
+    for (let i = 0; i < this.count; i++) {
+      if (parents[i] !== -1) continue;
+      const p = this.parentId(i) as string;
+      out.set(p, (out.get(p) ?? 0) + 1);
+    }
+    return out;
+  }
+
   /** How many entries have each of these entrySeqs as their parentSeq (all blocks read). */
   childCounts(seqs: ReadonlySet<number>): Map<number, number> {
     const parents = this.parentSeq;
@@ -910,18 +922,20 @@ export class EntryTable {
    * This table with entries appended (rows entrySeq count + 1 on, in order), without
    * resolving the old entries' parents again: the same bytes encodeEntryTable makes from
    * all entries. Undefined when the new entries would change an old entry's parentSeq — a
-   * new id equal to an old one (the later entry wins), or an old entry whose parent is
-   * missing (a new entry could be it) — or when a new id or parent id has a lone surrogate
-   * or U+FFFD (see lastSeqsOf); the whole table has to be made again then.
+   * new id equal to an old one (the later entry wins), or to the missing parent of an old
+   * entry — or when a new id or parent id has a lone surrogate or U+FFFD (see lastSeqsOf);
+   * the whole table has to be made again then.
    */
   appended(rows: readonly OffsetIndexRow[], entries: readonly EntryTableInput[], offsetsBytes: number): Buffer | undefined {
     checkInputs(rows, entries, this.count + 1);
     const n0 = this.count;
     const all = this.whole();
     const oldParents = this.parentSeq;
-    if (oldParents.includes(-1)) return undefined;
     const newSeqOf = new Map<string, number>();
     entries.forEach((e, j) => newSeqOf.set(e.id, n0 + j + 1));
+    // An old entry whose parent is missing would find it in a new entry of that id.
+    const missing = oldParents.includes(-1) ? this.missingParents() : undefined;
+    if (missing && [...newSeqOf.keys()].some((id) => missing.has(id))) return undefined;
     const wanted = new Set<string>(newSeqOf.keys());
     for (const e of entries) if (e.parentId !== null && !newSeqOf.has(e.parentId)) wanted.add(e.parentId);
     const oldSeqOf = this.lastSeqsOf(wanted);

@@ -223,15 +223,17 @@ export interface ExtendInput {
  * checks every frame's), the segment sizes and checkpoints are looked at again, and the
  * old entries' parents come from the entry table. Undefined — collect them all again —
  * unless the previous manifest describes exactly the old rows (count, head, last CRC,
- * bytes, segments, chain) with every invariant holding, and the table's ids are unique.
+ * bytes, segments, chain) with every invariant holding but parentLinksClosed (the table
+ * says which parents are missing), and the table's ids are unique.
  * The old frames are not read again: the manifest records what was checked when each
  * frame was written; `validate` reads them all.
  */
 export async function extendStoreFacts(root: string, x: ExtendInput): Promise<StoreFacts | undefined> {
   const { prev, oldRows, table, newRows } = x;
   const last = oldRows[oldRows.length - 1];
+  // A missing parent (parentLinksClosed false) is carried too: the table says which ids are missing.
   const carried =
-    INVARIANT_KEYS.every((k) => prev.invariants[k]) &&
+    INVARIANT_KEYS.every((k) => k === "parentLinksClosed" || prev.invariants[k]) &&
     table.uniqueIds &&
     table.count === oldRows.length &&
     prev.counters.entriesTotal === oldRows.length &&
@@ -259,14 +261,17 @@ export async function extendStoreFacts(root: string, x: ExtendInput): Promise<St
   // A segment that lost or gained bytes may hold old frames that no longer read: count them all.
   if (!branchHeadsIndexed) return undefined;
 
-  // Parents: a new entry's among the new ids, else the old ones (each old parent exists: parentLinksClosed held).
+  // Parents: a new entry's among the new ids, else the old ones.
   const newIds = new Set(newRows.map((r) => r.entryId));
   const lookups = new Set<string>(newIds);
   for (const h of heads) if (h?.parentEntryId !== undefined && !newIds.has(h.parentEntryId)) lookups.add(h.parentEntryId);
   const oldSeqOf = table.lastSeqsOf(lookups);
   // A new id equal to an old one: counting children by id would merge two entries; count them all again.
   if (!oldSeqOf || [...newIds].some((id) => (oldSeqOf.get(id) as number) > 0) || newIds.size !== newRows.length) return undefined;
-  let parentLinksClosed = true;
+  // The parent ids the old entries name but no entry has, and how many name each.
+  const missing = table.missingParents();
+  if (prev.invariants.parentLinksClosed !== (missing.size === 0)) return undefined;
+  let parentLinksClosed = [...missing.keys()].every((p) => newIds.has(p));
   const oldParentSeqs = new Set<number>();
   for (const h of heads) {
     const p = h?.parentEntryId;
@@ -284,8 +289,9 @@ export async function extendStoreFacts(root: string, x: ExtendInput): Promise<St
     if (p === undefined) continue;
     let had = kids.get(p);
     if (had === undefined) {
+      // An id no old entry has (a new one, or still missing) has the old entries that named it as children.
       const seq = newIds.has(p) ? 0 : (oldSeqOf.get(p) as number);
-      had = seq > 0 ? (oldKids.get(seq) as number) + (table.parentId(seq - 1) === p ? 1 : 0) : 0;
+      had = seq > 0 ? (oldKids.get(seq) as number) + (table.parentId(seq - 1) === p ? 1 : 0) : (missing.get(p) ?? 0);
     }
     if (had + 1 === 2) branches++;
     kids.set(p, had + 1);

@@ -229,9 +229,10 @@ describe("11.13 Sync: the manifest after an append", () => {
           carried++;
           expect(ext).toEqual(full);
         } else {
-          // Declined only for a store whose facts cannot be carried: an invariant broken or an id used twice.
+          // Declined only for a store whose facts cannot be carried: an invariant broken (a missing parent aside) or an id used twice.
           const ids = allRows.map((r) => r.entryId);
-          expect(Object.values(prev.manifest.invariants).every(Boolean) && new Set(ids).size === ids.length).toBe(false);
+          const { parentLinksClosed: _, ...others } = prev.manifest.invariants;
+          expect(Object.values(others).every(Boolean) && new Set(ids).size === ids.length).toBe(false);
         }
       }),
       { numRuns: propertyRuns(40), seed: 20261121 },
@@ -308,6 +309,23 @@ describe("11.13 Sync: the manifest after an append", () => {
     const store = await openSidecar(file, { mode: "active" });
     expect(store.records.map((r) => r.id)).toEqual(["a", "\ud800", "b", "c"]);
     await store.close();
+  });
+
+  it("a parent missing before the append: the old entries that name it count as its children, whether it stays missing or arrives", async () => {
+    for (const [added, branches, closed] of [
+      [[msg("c", "gone")], 1, false],
+      [[msg("gone", "a"), msg("d", "gone")], 1, true],
+      [[msg("gone", "a")], 0, true],
+    ] as const) {
+      const file = writeSession(scratch.sub(), [HEADER, msg("a", null), msg("b", "gone")]);
+      await createV2SidecarFromJsonl(file, { verify: false });
+      appendFileSync(file, added.map((l) => `${JSON.stringify(l)}\n`).join(""));
+      const rep = await syncSidecar(file);
+      const m = await readManifestFile(rep.root);
+      const full = await collectStoreFacts(rep.root, (await readIndexFile(rep.root)).rows, { expectedChain: rep.chainHash });
+      expect(m.state === "ok" && [m.manifest.counters.branchesTotal, m.manifest.invariants.parentLinksClosed]).toEqual([branches, closed]);
+      expect([full.counters.branchesTotal, full.invariants.parentLinksClosed]).toEqual([branches, closed]);
+    }
   });
 
   it("hashes the JSONL once: the prefix checked, then continued with the lines framed", async () => {
