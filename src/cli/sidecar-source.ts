@@ -178,15 +178,22 @@ async function requireFresh(file: string, store: SidecarStore, allowStale: boole
  */
 export async function contextFromSidecar(file: string, opts: { allowStale: boolean; leaf?: string }): Promise<SessionContext | undefined> {
   await requireSidecar(file);
-  let store = await openSidecar(file, { mode: "active" });
+  // First with nothing loaded (without the entry table an active open reads its whole
+  // path): freshness, the ids and the leaf are settled before any frame is read.
+  let leaf: string | undefined;
+  const probe = await openSidecar(file, { mode: "tail:0" });
   try {
-    await requireFresh(file, store, opts.allowStale);
-    if (!store.idsUnique()) return undefined;
-    const leaf = opts.leaf === undefined ? undefined : resolveStoreRef(store, opts.leaf);
-    if (leaf !== undefined && leaf !== store.leafId) {
-      await store.close();
-      store = await openSidecar(file, { mode: "active", leafId: leaf });
-    }
+    await requireFresh(file, probe, opts.allowStale);
+    if (!probe.idsUnique()) return undefined;
+    leaf = opts.leaf === undefined ? undefined : resolveStoreRef(probe, opts.leaf);
+  } finally {
+    await probe.close();
+  }
+  // The header is the JSONL's, refused as the reader refuses it (the path used to be read after it).
+  const header = await readHeaderLine(file);
+  openSessionFromBuffer(Buffer.concat([header.bytes, Buffer.from("\n")]), { name: file });
+  const store = await openSidecar(file, { mode: "active", ...(leaf !== undefined ? { leafId: leaf } : {}) });
+  try {
     return store.buildContext();
   } finally {
     await store.close();

@@ -130,6 +130,28 @@ describe("--mode active reads the path from the leaf to its root", () => {
     expect(full.stderr).toMatch(/E_SIDECAR_CORRUPT/);
   });
 
+  it("without an entry table, context reads only the --leaf's path, and a stale sidecar is E_SIDECAR_STALE before any frame is read", async () => {
+    const file = await withSidecar(writeSession(tmp(), "s.jsonl", branchedLines()));
+    const root = file.replace(/\.jsonl$/, ".v2");
+    rmSync(join(root, "index", "sessfmt-entries.bin"));
+    // b2, the last entry (the default leaf), no longer reads; c2's path does.
+    const segDir = join(root, "segments");
+    const seg = join(segDir, readdirSync(segDir)[0] as string);
+    const bytes = readFileSync(seg);
+    bytes.write('"id":"b9"', bytes.lastIndexOf('"id":"b2"'));
+    writeFileSync(seg, bytes);
+    for (const mode of [[], ["--mode", "active"]]) {
+      const r = await runCli(["context", file, "--from-sidecar", "--leaf", "c2", ...mode]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe((await runCli(["context", file, "--leaf", "c2"])).stdout);
+    }
+    expect((await runCli(["context", file, "--from-sidecar"])).stderr).toMatch(/E_SIDECAR_CORRUPT/);
+    appendFileSync(file, `${JSON.stringify(user("d1", "b2", "more", 9))}\n`);
+    const stale = await runCli(["context", file, "--from-sidecar", "--leaf", "c2"]);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toMatch(/E_SIDECAR_STALE/);
+  });
+
   it("an unknown --leaf is E_ENTRY_NOT_FOUND", async () => {
     const file = await withSidecar(writeSession(tmp(), "s.jsonl", branchedLines()));
     const r = await runCli(["context", file, "--from-sidecar", "--mode", "active", "--leaf", "zz"]);
