@@ -152,6 +152,20 @@ describe("--mode active reads the path from the leaf to its root", () => {
     expect(stale.stderr).toMatch(/E_SIDECAR_STALE/);
   });
 
+  it("a JSONL header the reader refuses is refused the same way by context --from-sidecar --allow-stale", async () => {
+    const file = await withSidecar(writeSession(tmp(), "s.jsonl", branchedLines()));
+    const text = readFileSync(file, "utf8");
+    writeFileSync(file, text.replace('"version":3', '"version":"x"'));
+    const jsonl = await runCli(["context", file]);
+    expect(jsonl.code).toBe(2);
+    const code = /E_[A-Z_]+/.exec(jsonl.stderr)?.[0] as string;
+    for (const mode of [[], ["--mode", "full"]]) {
+      const r = await runCli(["context", file, "--from-sidecar", "--allow-stale", ...mode]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(code);
+    }
+  });
+
   it("an unknown --leaf is E_ENTRY_NOT_FOUND", async () => {
     const file = await withSidecar(writeSession(tmp(), "s.jsonl", branchedLines()));
     const r = await runCli(["context", file, "--from-sidecar", "--mode", "active", "--leaf", "zz"]);
