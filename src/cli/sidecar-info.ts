@@ -20,8 +20,8 @@ export const sidecarInfoCommand = defineCommand({
       .example("$0 sidecar info s.jsonl", "Is s.v2/ fresh, and what does it hold?")
       .example("$0 sidecar info s.jsonl --json | jq .freshness.state", "fresh | behind | stale | unknown")
       .epilog(
-        "Freshness: fresh; stale: bytes appended to the JSONL (sync frames them); stale: the indexed part of the JSONL changed " +
-          "(sync --rebuild); missing: no JSONL. Nothing is written and no frame is read: `sessfmt sidecar validate` checks " +
+        "Freshness: fresh, the sidecar holds every entry line; behind: bytes appended to the JSONL (sync frames them); stale: the " +
+          "indexed part of the JSONL changed (sync --rebuild); unknown: no source fingerprint, or no JSONL. Nothing is written and no frame is read: `sessfmt sidecar validate` checks " +
           "every byte. Exit codes: 0 shown; 2 no sidecar (E_SIDECAR_MISSING), a symlinked root (E_PATH_UNSAFE), or bad usage.",
       ),
   run: async (args, io) => {
