@@ -286,11 +286,8 @@ export class SidecarStore {
    * would stop (a cycle is cut at the member with the lowest entrySeq).
    */
   async readActivePath(leafId?: string | null): Promise<SidecarEntry[]> {
-    const start = leafId === undefined || leafId === null ? this.rowOf(this.entryCount) : this.rowById(leafId);
-    if (!start) {
-      if (leafId === undefined || leafId === null) return [];
-      throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(leafId)}`, { file: this.root });
-    }
+    const start = this.pathStart(leafId);
+    if (!start) return [];
     if (this.table) {
       this.table.loadAll(); // a row for every entry on the path: one read of the table's rows
       const out: SidecarEntry[] = [];
@@ -318,6 +315,14 @@ export class SidecarStore {
     return walked.reverse();
   }
 
+  /** The row a path starts from: `leafId`'s (E_ENTRY_NOT_FOUND when unknown), or the last entry's (none in an empty store). */
+  private pathStart(leafId: string | null | undefined): OffsetIndexRow | undefined {
+    if (leafId === undefined || leafId === null) return this.rowOf(this.entryCount);
+    const row = this.rowById(leafId);
+    if (!row) throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(leafId)}`, { file: this.root });
+    return row;
+  }
+
   /**
    * The rows of the active path from `leafId` (default the last entry), root first: through
    * the entry table without reading a frame; without it the path's frames are read to walk
@@ -325,11 +330,8 @@ export class SidecarStore {
    */
   async activePathRows(leafId?: string | null): Promise<OffsetIndexRow[]> {
     if (!this.table) return (await this.readActivePath(leafId)).map((e) => this.rowOf(e.record.entrySeq) as OffsetIndexRow);
-    const start = leafId === undefined || leafId === null ? this.rowOf(this.entryCount) : this.rowById(leafId);
-    if (!start) {
-      if (leafId === undefined || leafId === null) return [];
-      throw new SessfmtError("E_ENTRY_NOT_FOUND", `no entry with id ${JSON.stringify(leafId)}`, { file: this.root });
-    }
+    const start = this.pathStart(leafId);
+    if (!start) return [];
     this.table.loadAll();
     return Array.from(this.table.pathSeqs(start.entrySeq), (seq) => this.rowOf(seq) as OffsetIndexRow);
   }
