@@ -328,7 +328,7 @@ describe("11.13 Sync: the manifest after an append", () => {
     }
   });
 
-  it("hashes the JSONL once: the prefix checked, then continued with the lines framed", async () => {
+  it("after an append, the fingerprint records the hash of the whole synced file (the checked prefix continued with the framed lines)", async () => {
     const file = writeSession(scratch.sub(), [HEADER, ...linear(50)]);
     await createV2SidecarFromJsonl(file, { verify: false });
     appendFileSync(file, `${JSON.stringify(msg("n1", "e50"))}\n`);
